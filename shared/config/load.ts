@@ -1,0 +1,77 @@
+// Finds, parses and validates the config. Errors name the path of the offending field and
+// never print its value: a literal secret may sit in any string.
+import { z } from 'zod';
+import { configSchema, type Config } from './schema';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigSource {
+  /** `--config FILE` from the command line, if given. */
+  configFile?: string;
+  env: Record<string, string | undefined>;
+  readFile: (path: string) => string;
+}
+
+export function loadConfig(source: ConfigSource): Config {
+  const file = source.configFile ?? source.env.MAKEMAC_CONFIG_FILE;
+  let text: string;
+  let origin: string;
+  if (file !== undefined && file !== '') {
+    origin = file;
+    try {
+      text = source.readFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(`cannot read config file ${file}${code ? ` (${code})` : ''}`);
+    }
+  } else if (source.env.MAKEMAC_CONFIG !== undefined && source.env.MAKEMAC_CONFIG !== '') {
+    origin = 'MAKEMAC_CONFIG';
+    text = source.env.MAKEMAC_CONFIG;
+  } else {
+    throw new ConfigError('no config: pass --config FILE, or set MAKEMAC_CONFIG_FILE or MAKEMAC_CONFIG');
+  }
+  return parseConfigText(text, origin);
+}
+
+export function parseConfigText(text: string, origin: string): Config {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (err) {
+    // V8's message quotes a few characters of the input, which could be part of a secret.
+    const position = /position (\d+)/.exec(String((err as Error).message))?.[1];
+    throw new ConfigError(`${origin}: invalid JSON${position ? ` at position ${position}` : ''}`);
+  }
+  return parseConfig(document, origin);
+}
+
+export function parseConfig(document: unknown, origin = 'config'): Config {
+  const result = configSchema.safeParse(document);
+  if (result.success) return result.data;
+  throw new ConfigError(`${origin}: ${describeIssues(result.error.issues)}`);
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue)}`).join('; ');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_type':
+      // zod words a missing key as "expected X, received undefined".
+      return issue.message.endsWith('received undefined') ? `required (${issue.expected})` : issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(document)';
+  return path
+    .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}

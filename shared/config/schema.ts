@@ -1,0 +1,193 @@
+// The config document, as a zod schema that is also the type. Every object is strict so a
+// typo in a knob is an error rather than a silent fallback to the default.
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../duration';
+
+export const DEFAULT_MACSERVICE_URL = 'https://macservice-pa.googleapis.com/v1alpha1/';
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const { hostname } = new URL(url);
+    return LOOPBACK_HOSTNAMES.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  } catch {
+    return false;
+  }
+}
+
+const serviceUrl = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' });
+    return;
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackUrl(text)) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      url.protocol === 'http:'
+        ? 'http:// is accepted only for loopback addresses; use https://'
+        : 'must be an https:// URL',
+  });
+});
+
+/** `secret:NAME`, `secret:PROJECT/NAME`, `secret:projects/P/secrets/N/versions/V`, `env:VAR`, or a literal. */
+const SECRET_NAME = '[A-Za-z0-9_-]{1,255}';
+const SECRET_FORMS = new RegExp(
+  `^(?:${SECRET_NAME}|[a-z][a-z0-9-]{4,28}[a-z0-9]/${SECRET_NAME}|projects/[^/\\s]+/secrets/${SECRET_NAME}/versions/(?:latest|\\d+))$`,
+);
+
+export const secretRef = z
+  .string()
+  .min(1, 'must not be empty')
+  .superRefine((ref, ctx) => {
+    if (ref.startsWith('secret:') && !SECRET_FORMS.test(ref.slice('secret:'.length))) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'malformed secret reference: use secret:NAME, secret:PROJECT/NAME or secret:projects/P/secrets/N/versions/V',
+      });
+    }
+    if (ref.startsWith('env:') && !/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) {
+      ctx.addIssue({ code: 'custom', message: 'malformed environment reference: use env:VARIABLE_NAME' });
+    }
+  });
+
+const duration = (fallback: string) =>
+  z
+    .string({ error: 'must be a duration string with a unit, such as "90s", "60m" or "22h"' })
+    .regex(DURATION_PATTERN, 'must be a duration with a unit, such as "90s", "60m" or "22h"')
+    .default(fallback)
+    .transform((text) => parseDuration(text)!);
+
+/** A whole number, or a percentage of the group's count such as "25%". */
+export type Size = number | `${number}%`;
+const size = z.custom<Size>(
+  (value) =>
+    (typeof value === 'number' && Number.isInteger(value) && value >= 0) ||
+    (typeof value === 'string' && /^\d+(?:\.\d+)?%$/.test(value)),
+  { error: 'must be a whole number ≥ 0 or a percentage such as "25%"' },
+);
+
+const wholeNumber = (what = 'a whole number ≥ 0') =>
+  z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(0, `must be ${what}`);
+
+const image = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256: 64 lowercase hex characters');
+
+const hostname = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a bot hostname prefix (lowercase letters, digits, "-" and ".")')
+  .refine((name) => !name.includes('--'), 'must not contain "--" (it separates the prefix from the lease id)');
+
+export const groupSchema = z.strictObject({
+  hostname,
+  image,
+  count: wholeNumber(),
+  cert: secretRef,
+  key: secretRef,
+});
+
+export const swarmingSchema = z
+  .strictObject({
+    host: z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com'),
+    url: serviceUrl.optional(),
+    pool: z.string().min(1, 'must not be empty'),
+    groups: z.array(groupSchema),
+  })
+  .superRefine((server, ctx) => {
+    const seen = (key: 'hostname' | 'image') => {
+      const first = new Map<string, number>();
+      server.groups.forEach((group, index) => {
+        const earlier = first.get(group[key]);
+        if (earlier === undefined) first.set(group[key], index);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups', index, key],
+            message: `duplicate ${key} under ${server.host}: also groups[${earlier}]`,
+          });
+      });
+    };
+    seen('hostname');
+    seen('image');
+  })
+  .transform((server) => ({ ...server, url: server.url ?? `https://${server.host}` }));
+
+export const policySchema = z.strictObject({
+  /** A lease with no bot is `booting` for this long after creation, `missing` after. */
+  bootGrace: duration('60m'),
+  /** A dead bot is vacated only once it has been silent this long (Swarming's own death timeout is 10m). */
+  deadAfter: duration('30m'),
+  /** Renew a kept lease when its expiry is closer than this. */
+  renewBefore: duration('22h'),
+  /** New-image leases a group may have above its count during a rollout. */
+  maxSurge: size.default('25%'),
+  /** How far below count healthy capacity may drop while outdated leases are replaced. */
+  maxUnavailable: size.default(0),
+  maxCreatesPerPass: wholeNumber().default(20),
+  /** Budget on all vacates of one pass; a percentage is of all managed leases. */
+  maxVacatesPerPass: size.default('25%'),
+  /** Health vacates per swarming host beyond max(brakeMinimum, ceil(brakeFraction × managed leases)) engage the brake. */
+  brakeMinimum: wholeNumber().default(3),
+  brakeFraction: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').default(0.5),
+  /** Whether an idle quarantined bot's lease is vacated (busy ones always finish their task first). */
+  vacateQuarantined: z.boolean().default(true),
+  /** Mutations in flight at once. */
+  concurrency: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(8),
+  /** The whole pass, observation included; actions not started by then are skipped. */
+  passDeadline: duration('4m'),
+  /** One HTTP request. */
+  requestTimeout: duration('30s'),
+  /** Attempts for one retryable call (429, 5xx, connection errors). */
+  maxAttempts: z.number().int().min(1, 'must be at least 1').max(10, 'must be at most 10').default(4),
+});
+
+export const configSchema = z
+  .strictObject({
+    macService: z.strictObject({
+      url: serviceUrl.default(DEFAULT_MACSERVICE_URL),
+      apiKey: secretRef,
+      customer: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and "-"'),
+      profile: z.string().min(1).default('V1_MEDIUM_VM'),
+      accessLevel: z.string().min(1).default('GOLANG_OSS'),
+    }),
+    swarming: z.array(swarmingSchema),
+    policy: policySchema.default(() => policySchema.parse({})),
+    dryRun: z.boolean().default(false),
+  })
+  .superRefine((config, ctx) => {
+    const first = new Map<string, number>();
+    config.swarming.forEach((server, index) => {
+      const earlier = first.get(server.host);
+      if (earlier === undefined) first.set(server.host, index);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['swarming', index, 'host'],
+          message: `duplicate swarming host: also swarming[${earlier}]`,
+        });
+    });
+  })
+  .transform((config) => ({
+    ...config,
+    // The base URL is joined with `leases:<verb>`, so it must end in a slash.
+    macService: { ...config.macService, url: config.macService.url.replace(/\/?$/, '/') },
+  }));
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type SwarmingServer = Config['swarming'][number];
+export type Group = SwarmingServer['groups'][number];
+export type Policy = Config['policy'];
+
+/** Resolves a size knob against a count, rounding a percentage up. */
+export function sizeOf(value: Size, of: number): number {
+  if (typeof value === 'number') return value;
+  return Math.ceil((Number.parseFloat(value) / 100) * of);
+}

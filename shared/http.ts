@@ -1,0 +1,140 @@
+// The one place makemac sends HTTP. Both API clients go through postJson so timeouts,
+// body-size caps and the error shape are the same everywhere.
+
+/** A failed API call. `message` is safe to log: it never holds request headers or lease metadata. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly details: {
+      /** e.g. `macservice leases:create`, `swarming chromium-swarm.appspot.com ListBots`. */
+      endpoint: string;
+      status?: number;
+      /** Worth another attempt: 429, 5xx, connection failures, timeouts. */
+      retryable: boolean;
+      /** The request may have reached the server, so a create may have happened. */
+      outcomeUnknown: boolean;
+      /** Seconds from a Retry-After header, when the server sent one. */
+      retryAfterSeconds?: number;
+    },
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+export interface PostOptions {
+  endpoint: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  /** Larger bodies are refused rather than buffered. */
+  maxResponseBytes?: number;
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export async function postJson(url: string, options: PostOptions): Promise<HttpResponse> {
+  const { endpoint, timeoutMs } = options;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers: options.headers, body: options.body, signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted) {
+        throw new ApiError(`${endpoint}: no response within ${timeoutMs}ms`, {
+          endpoint,
+          retryable: true,
+          outcomeUnknown: true,
+        });
+      }
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      // A refused connection never reached the server; anything else may have.
+      const refused = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
+      throw new ApiError(`${endpoint}: connection failed (${cause})`, {
+        endpoint,
+        retryable: true,
+        outcomeUnknown: !refused,
+      });
+    }
+    const body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs);
+    return { status: response.status, headers: response.headers, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+  endpoint: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(endpoint, response.status, maxBytes);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        await response.body.cancel().catch(() => undefined);
+        throw tooLarge(endpoint, response.status, maxBytes);
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(
+      signal.aborted
+        ? `${endpoint}: response body not complete within ${timeoutMs}ms`
+        : `${endpoint}: response body cut off (${(err as Error).message})`,
+      { endpoint, status: response.status, retryable: true, outcomeUnknown: true },
+    );
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function tooLarge(endpoint: string, status: number, maxBytes: number): ApiError {
+  return new ApiError(`${endpoint}: response larger than ${maxBytes} bytes refused`, {
+    endpoint,
+    status,
+    retryable: false,
+    outcomeUnknown: true,
+  });
+}
+
+/** A short, single-line excerpt of a response body for error messages. */
+export function excerpt(body: string, max = 200): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+export function retryAfterSeconds(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Counts API calls by endpoint for the pass summary. */
+export class CallCounter {
+  readonly counts: Record<string, number> = {};
+  record(endpoint: string): void {
+    this.counts[endpoint] = (this.counts[endpoint] ?? 0) + 1;
+  }
+}

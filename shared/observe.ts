@@ -1,0 +1,152 @@
+// Observation: everything one pass reads, joined into one view of the fleet.
+// Reads only; the planner decides from this and nothing else.
+import type { Config } from './config/schema';
+import {
+  compareStrings,
+  leaseAgeMs,
+  managedHost,
+  parseBotId,
+  type Bot,
+  type Lease,
+} from './fleet';
+
+export interface ObservedLease extends Lease {
+  /** The Swarming host from the `makemac/<host>` tag; null for leases makemac does not own. */
+  managedHost: string | null;
+  bot: ObservedBot | null;
+}
+
+export interface ObservedBot extends Bot {
+  /** The Swarming host that listed it. */
+  host: string;
+  /** The bot id's prefix before `--`. */
+  hostname: string;
+}
+
+export interface HostObservation {
+  host: string;
+  /** Nothing on this host may be vacated for health: its bot list failed or is implausible. */
+  blind: boolean;
+  blindReason: string | null;
+  /** Bots listed (all of them, parsed or not). */
+  botCount: number;
+}
+
+export interface Observation {
+  /** All leases of the customer, managed or not, sorted by lease id. */
+  leases: ObservedLease[];
+  /** One entry per configured Swarming host, in config order. */
+  hosts: HostObservation[];
+  /** MacService bots whose lease is not among the customer's leases. */
+  strayBots: { host: string; botId: string; leaseId: string }[];
+  /** Bots whose id is not a MacService bot id of this customer (ignored). */
+  unparsedBots: { host: string; botId: string }[];
+}
+
+export interface LeaseFinder {
+  find(): Promise<Lease[]>;
+}
+
+export interface BotLister {
+  listBots(): Promise<Bot[]>;
+}
+
+export interface ObservationSources {
+  macService: LeaseFinder;
+  /** One lister per configured Swarming host, keyed by host. */
+  swarming: ReadonlyMap<string, BotLister>;
+}
+
+export class ObservationError extends Error {
+  override name = 'ObservationError';
+}
+
+/**
+ * Reads all leases and, in parallel, every host's bots, then joins them. A failed lease read
+ * fails the observation (nothing may be mutated); a failed bot read only blinds its host.
+ */
+export async function observe(config: Config, sources: ObservationSources, now: () => number): Promise<Observation> {
+  const botReads = config.swarming.map(async (server) => {
+    const lister = sources.swarming.get(server.host);
+    if (!lister) throw new Error(`no Swarming client for ${server.host}`);
+    try {
+      return { host: server.host, bots: await lister.listBots(), error: null };
+    } catch (err) {
+      return { host: server.host, bots: [] as Bot[], error: (err as Error).message };
+    }
+  });
+  let leases: Lease[];
+  try {
+    leases = await sources.macService.find();
+  } catch (err) {
+    await Promise.allSettled(botReads);
+    throw new ObservationError(`MacService leases:find failed: ${(err as Error).message}`);
+  }
+  return joinFleet(config, leases, await Promise.all(botReads), now());
+}
+
+export interface HostBotRead {
+  host: string;
+  bots: Bot[];
+  /** Why the read failed, or null. */
+  error: string | null;
+}
+
+/** The pure half of observe(): join leases to bots and decide which hosts are blind. */
+export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[], now: number): Observation {
+  const customer = config.macService.customer;
+  const byLeaseId = new Map<string, ObservedLease>();
+  for (const lease of [...leases].sort((a, b) => compareStrings(a.leaseId, b.leaseId))) {
+    // A duplicated lease id collapses to its first entry, as in Go makemac's map.
+    if (!byLeaseId.has(lease.leaseId)) byLeaseId.set(lease.leaseId, { ...lease, managedHost: managedHost(lease.projectName), bot: null });
+  }
+
+  const strayBots: Observation['strayBots'] = [];
+  const unparsedBots: Observation['unparsedBots'] = [];
+  const macBotsByHost = new Map<string, number>();
+  for (const read of reads) {
+    for (const bot of read.bots) {
+      const parsed = parseBotId(bot.botId, customer);
+      if (!parsed) {
+        unparsedBots.push({ host: read.host, botId: bot.botId });
+        continue;
+      }
+      macBotsByHost.set(read.host, (macBotsByHost.get(read.host) ?? 0) + 1);
+      const lease = byLeaseId.get(parsed.leaseId);
+      if (!lease) {
+        strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId });
+        continue;
+      }
+      // A bot on the lease's own host wins over one that connected elsewhere.
+      if (lease.bot === null || (lease.bot.host !== lease.managedHost && read.host === lease.managedHost)) {
+        lease.bot = { ...bot, host: read.host, hostname: parsed.hostname };
+      }
+    }
+  }
+
+  const hosts = config.swarming.map((server): HostObservation => {
+    const read = reads.find((r) => r.host === server.host);
+    const botCount = read?.bots.length ?? 0;
+    if (!read || read.error !== null) {
+      return { host: server.host, blind: true, blindReason: `bot list failed: ${read?.error ?? 'not read'}`, botCount };
+    }
+    // An empty but successful list while leases should have booted is more likely a Swarming
+    // fault (wrong pool, ACL change, datastore trouble) than every VM dying at once.
+    const pastGrace = [...byLeaseId.values()].filter((lease) => {
+      if (lease.managedHost !== server.host) return false;
+      const age = leaseAgeMs(lease, now);
+      return age === null || age >= config.policy.bootGrace;
+    }).length;
+    if ((macBotsByHost.get(server.host) ?? 0) === 0 && pastGrace > 0) {
+      return {
+        host: server.host,
+        blind: true,
+        blindReason: `listed no MacService bots while ${pastGrace} managed lease(s) are past boot grace`,
+        botCount,
+      };
+    }
+    return { host: server.host, blind: false, blindReason: null, botCount };
+  });
+
+  return { leases: [...byLeaseId.values()], hosts, strayBots, unparsedBots };
+}
