@@ -1,0 +1,153 @@
+// The executor: carries out a plan's actions, phase by phase, with bounded concurrency,
+// retries and a deadline. It decides nothing: it branches on an action's kind, never on its
+// reason, and every action ends with exactly one outcome. Failures are collected, not thrown.
+import type { Config } from '../config/schema';
+import {
+  CREATE_DURATION_SECONDS,
+  METADATA,
+  managedProjectName,
+} from '../fleet';
+import { phaseOf, type Action, type ActionPhase, type CreateAction } from '../plan/types';
+import { withRetry } from './retry';
+
+export interface CreateLeaseRequest {
+  projectName: string;
+  image: string;
+  profile: string;
+  accessLevel: string;
+  durationSeconds: number;
+  metadata: { key: string; value: string }[];
+}
+
+export interface LeaseMutator {
+  create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }>;
+  renew(leaseId: string, durationSeconds: number): Promise<{ expiresAt: number | null }>;
+  vacate(leaseId: string): Promise<void>;
+}
+
+export interface SecretSource {
+  resolve(ref: string): Promise<string>;
+}
+
+export type OutcomeKind = 'ok' | 'error' | 'skipped' | 'dry-run';
+
+export interface Outcome {
+  action: Action;
+  outcome: OutcomeKind;
+  /** Safe to log: API errors never hold keys or metadata values. */
+  error?: string;
+  attempts: number;
+  durationMs: number;
+  /** The lease a create made. */
+  createdLeaseId?: string;
+}
+
+export interface ExecutorOptions {
+  config: Config;
+  macService: LeaseMutator;
+  secrets: SecretSource;
+  dryRun: boolean;
+  /** Epoch ms; actions not started by then are skipped. */
+  deadlineAt: number;
+  now: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Called as each action finishes, so its log line is written when it happens. */
+  onOutcome?: (outcome: Outcome) => void;
+}
+
+/** Health vacates free broken capacity first; replacement vacates wait until the creates and renewals are in. */
+export const PHASE_ORDER: readonly ActionPhase[] = ['health-vacate', 'create', 'renew', 'replace-vacate'];
+
+export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const phase of PHASE_ORDER) {
+    const batch = actions.filter((action) => phaseOf(action) === phase);
+    const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options));
+    outcomes.push(...results);
+  }
+  return outcomes;
+}
+
+async function runAction(action: Action, options: ExecutorOptions): Promise<Outcome> {
+  const started = options.now();
+  const finish = (outcome: Outcome): Outcome => {
+    options.onOutcome?.(outcome);
+    return outcome;
+  };
+  if (options.dryRun) return finish({ action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
+  if (started >= options.deadlineAt) {
+    return finish({ action, outcome: 'skipped', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
+  }
+  const result = await withRetry(() => call(action, options), {
+    maxAttempts: options.config.policy.maxAttempts,
+    deadlineAt: options.deadlineAt,
+    retryUnknownOutcome: action.kind !== 'create',
+    now: options.now,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: options.random ?? Math.random,
+  });
+  const durationMs = options.now() - started;
+  if (result.error) {
+    return finish({ action, outcome: 'error', error: result.error.message, attempts: result.attempts, durationMs });
+  }
+  return finish({
+    action,
+    outcome: 'ok',
+    attempts: result.attempts,
+    durationMs,
+    ...(result.value ? { createdLeaseId: result.value } : {}),
+  });
+}
+
+/** Performs one action; resolves to the new lease id for a create. */
+async function call(action: Action, options: ExecutorOptions): Promise<string | undefined> {
+  switch (action.kind) {
+    case 'vacate':
+      await options.macService.vacate(action.leaseId);
+      return undefined;
+    case 'renew':
+      await options.macService.renew(action.leaseId, action.durationSeconds);
+      return undefined;
+    case 'create':
+      return (await options.macService.create(await createRequest(action, options))).leaseId;
+  }
+}
+
+/** The request the contract fixes; the bot cert and key are resolved only now, when a lease is made. */
+async function createRequest(action: CreateAction, options: ExecutorOptions): Promise<CreateLeaseRequest> {
+  const { config } = options;
+  const group = config.swarming
+    .find((server) => server.host === action.swarmingHost)
+    ?.groups.find((g) => g.hostname === action.group);
+  if (!group) throw new Error(`group ${action.group} of ${action.swarmingHost} is not in the config`);
+  const [cert, key] = await Promise.all([options.secrets.resolve(group.cert), options.secrets.resolve(group.key)]);
+  return {
+    projectName: managedProjectName(action.swarmingHost),
+    image: group.image,
+    profile: config.macService.profile,
+    accessLevel: config.macService.accessLevel,
+    durationSeconds: CREATE_DURATION_SECONDS,
+    metadata: [
+      { key: METADATA.swarming, value: action.swarmingHost },
+      { key: METADATA.hostname, value: group.hostname },
+      { key: METADATA.cert, value: cert },
+      { key: METADATA.key, value: key },
+      { key: METADATA.created, value: new Date(options.now()).toISOString() },
+    ],
+  };
+}
+
+/** Runs `work` over `items` with at most `limit` in flight, keeping the input order in the result. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,149 @@
+// One builder per log event. Field names are public: log-based metrics, alerts and the
+// README name them (see terraform/monitoring.tf), so change them only together.
+import type { Outcome } from './apply/executor';
+import { formatDuration } from './duration';
+import type { LogEntry, Severity } from './log';
+import type { Brake, Deferred, Refused } from './plan/types';
+import type { GroupSummary, PassSummary } from './summary';
+
+export function actionEntry(result: Outcome): LogEntry {
+  const { action, outcome } = result;
+  const lease = action.kind === 'create' ? (result.createdLeaseId ?? null) : action.leaseId;
+  const subject =
+    action.kind === 'create'
+      ? `a ${action.group} lease on ${action.swarmingHost}${lease ? ` (${lease})` : ''}`
+      : `lease ${action.leaseId} (${action.group ?? 'no group'} on ${action.swarmingHost})`;
+  const verb = { create: 'create', renew: 'renew', vacate: 'vacate' }[action.kind];
+  const sentence = {
+    ok: `${capitalize(pastTense(verb))} ${subject}: ${action.detail}.`,
+    'dry-run': `Would ${verb} ${subject} (dry run): ${action.detail}.`,
+    skipped: `Skipped: ${verb} ${subject}: ${result.error ?? 'not started'}.`,
+    error: `Failed to ${verb} ${subject} after ${result.attempts} attempt(s): ${result.error}.`,
+  }[outcome];
+  const severity: Severity = outcome === 'error' ? 'ERROR' : outcome === 'skipped' ? 'WARNING' : action.kind === 'renew' ? 'INFO' : 'NOTICE';
+  return {
+    severity,
+    message: sentence,
+    fields: {
+      event: `lease.${action.kind}`,
+      leaseId: lease,
+      reason: action.reason,
+      swarmingHost: action.swarmingHost,
+      group: action.group,
+      image: action.image,
+      outcome,
+      detail: action.detail,
+      attempts: result.attempts,
+      durationMs: result.durationMs,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+    },
+  };
+}
+
+export function deferredEntry(entry: Deferred): LogEntry {
+  const { action } = entry;
+  const subject = action.kind === 'create' ? `create for ${action.group}` : `${action.kind} of lease ${action.leaseId}`;
+  return {
+    severity: 'INFO',
+    message: `Deferred ${subject} (${action.reason}) to a later pass: ${entry.detail}.`,
+    fields: {
+      event: 'action.deferred',
+      action: action.kind,
+      reason: action.reason,
+      deferral: entry.reason,
+      leaseId: action.kind === 'create' ? null : action.leaseId,
+      swarmingHost: action.swarmingHost,
+      group: action.group,
+      detail: entry.detail,
+    },
+  };
+}
+
+export function refusedEntry(entry: Refused): LogEntry {
+  const { action } = entry;
+  return {
+    severity: 'WARNING',
+    message: `Refused to vacate lease ${action.leaseId} (${action.reason}): ${entry.detail}.`,
+    fields: {
+      event: 'action.refused',
+      action: action.kind,
+      reason: action.reason,
+      refusal: entry.reason,
+      leaseId: action.leaseId,
+      swarmingHost: action.swarmingHost,
+      group: action.group,
+      detail: entry.detail,
+    },
+  };
+}
+
+export function brakeEntry(brake: Brake): LogEntry {
+  return {
+    severity: 'ERROR',
+    message:
+      `Safety brake on ${brake.swarmingHost}: ${brake.wanted} health vacates wanted, limit ${brake.limit} ` +
+      `of ${brake.managedLeases} managed leases; none were done. Check Swarming and the images before acting by hand.`,
+    fields: { event: 'safety.brake', swarmingHost: brake.swarmingHost, wanted: brake.wanted, limit: brake.limit, managedLeases: brake.managedLeases },
+  };
+}
+
+export function observeErrorEntry(source: 'macservice' | 'swarming', error: string, swarmingHost?: string): LogEntry {
+  const what =
+    source === 'macservice'
+      ? 'Could not read leases from MacService; nothing will be changed this pass'
+      : `Swarming host ${swarmingHost} is blind this pass; none of its leases will be vacated for health, renewals go on`;
+  return {
+    severity: 'ERROR',
+    message: `${what}: ${error}`,
+    fields: { event: 'observe.error', source, ...(swarmingHost ? { swarmingHost } : {}), error },
+  };
+}
+
+export function ignoredBotEntry(host: string, botId: string, why: string): LogEntry {
+  return { severity: 'DEBUG', message: `Ignored bot ${botId} on ${host}: ${why}.`, fields: { event: 'bot.ignored', swarmingHost: host, botId, why } };
+}
+
+export function groupStatusEntry(group: GroupSummary): LogEntry {
+  return {
+    severity: group.healthy < group.desired ? 'WARNING' : 'INFO',
+    message:
+      `${group.group} on ${group.swarmingHost}: ${group.healthy}/${group.desired} healthy ` +
+      `(${group.busy} busy, ${group.booting} booting, ${group.unhealthy} unhealthy, ${group.outdated} outdated); ` +
+      `created ${group.created}, vacated ${group.vacated}, renewed ${group.renewed}, failed ${group.failed}.`,
+    fields: { event: 'group.status', ...group },
+  };
+}
+
+export function passSummaryEntry(summary: PassSummary): LogEntry {
+  const { actions } = summary;
+  const expiry =
+    summary.soonestExpiryHours === null ? 'no managed leases' : `soonest expiry in ${formatDuration(summary.soonestExpiryHours * 3_600_000)}`;
+  const verdict = summary.outcome === 'ok' ? 'Pass completed' : `Pass FAILED (${summary.failures.join(', ')})`;
+  return {
+    severity: summary.outcome === 'ok' ? 'INFO' : 'ERROR',
+    message:
+      `${verdict}${summary.dryRun ? ' [dry run]' : ''} in ${formatDuration(summary.durationMs)}: ` +
+      `${actions.planned} actions (${actions.ok} ok, ${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
+      `${actions.deferred} deferred, ${actions.refused} refused; ${expiry}.`,
+    fields: {
+      event: 'pass.summary',
+      outcome: summary.outcome,
+      failures: summary.failures,
+      durationMs: summary.durationMs,
+      blindHosts: summary.blindHosts.map((b) => b.host),
+      brakeEngaged: summary.brakes.length > 0,
+      ...(summary.soonestExpiryHours !== null ? { soonestExpiryHours: summary.soonestExpiryHours } : {}),
+      apiCalls: summary.apiCalls,
+      actions: summary.actions,
+      groups: summary.groups,
+    },
+  };
+}
+
+function pastTense(verb: string): string {
+  return verb.endsWith('e') ? `${verb}d` : `${verb}ed`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,101 @@
+// Log sinks. Every entry is built by one function in log-events.ts, so the sentence and the
+// fields come from the same object; this file only decides how an entry is written.
+import type { Writable } from 'node:stream';
+import { Logging } from '@google-cloud/logging';
+
+export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
+
+export interface LogEntry {
+  severity: Severity;
+  /** One readable sentence. */
+  message: string;
+  /** Structured fields; `event` names the kind of entry. Never whole objects from the APIs. */
+  fields: { event: string } & Record<string, unknown>;
+}
+
+export interface Logger {
+  write(entry: LogEntry): void;
+}
+
+export interface PassContext {
+  passId: string;
+  dryRun: boolean;
+  /** `projects/P/traces/T`, from the request that started the pass. */
+  trace?: string;
+}
+
+/** JSON lines in Cloud Logging's structured format, through the library's LogSync. */
+export class JsonLogger implements Logger {
+  private readonly log;
+
+  constructor(
+    stream: Writable,
+    private readonly context: PassContext,
+    projectId = process.env.GOOGLE_CLOUD_PROJECT ?? 'makemac-local',
+  ) {
+    // useMessageField: false keeps the fields at the top of jsonPayload, where metric filters look.
+    this.log = new Logging({ projectId }).logSync('makemac', stream, { useMessageField: false });
+  }
+
+  write(entry: LogEntry): void {
+    const { passId, dryRun, trace } = this.context;
+    const metadata = { severity: entry.severity, labels: { passId }, ...(trace ? { trace } : {}) };
+    this.log.write(this.log.entry(metadata, { message: entry.message, ...entry.fields, passId, dryRun }));
+  }
+}
+
+const ACTION_EVENTS = new Set(['lease.create', 'lease.renew', 'lease.vacate']);
+
+/** A readable table for a terminal: one row per action, other entries as sentences. */
+export class TextLogger implements Logger {
+  private headerWritten = false;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly minSeverity: Severity = 'INFO',
+  ) {}
+
+  write(entry: LogEntry): void {
+    if (SEVERITY_RANK[entry.severity] < SEVERITY_RANK[this.minSeverity]) return;
+    const f = entry.fields;
+    if (ACTION_EVENTS.has(f.event)) {
+      if (!this.headerWritten) {
+        this.stream.write(row(['ACTION', 'REASON', 'OUTCOME', 'HOST', 'GROUP', 'LEASE', 'DETAIL']) + '\n');
+        this.headerWritten = true;
+      }
+      const cells = [
+        f.event.slice('lease.'.length),
+        String(f.reason ?? ''),
+        String(f.outcome ?? ''),
+        String(f.swarmingHost ?? ''),
+        String(f.group ?? '-'),
+        String(f.leaseId ?? '(new)'),
+        String(f.error ?? f.detail ?? ''),
+      ];
+      this.stream.write(row(cells) + '\n');
+      return;
+    }
+    const mark = entry.severity === 'ERROR' ? 'ERROR ' : entry.severity === 'WARNING' ? 'WARN  ' : '';
+    this.stream.write(`${mark}${entry.message}\n`);
+  }
+}
+
+const COLUMN_WIDTHS = [7, 12, 8, 28, 26, 37];
+
+function row(cells: string[]): string {
+  return cells.map((cell, i) => (i < COLUMN_WIDTHS.length ? cell.padEnd(COLUMN_WIDTHS[i]!) : cell)).join(' ');
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { DEBUG: 0, INFO: 1, NOTICE: 2, WARNING: 3, ERROR: 4 };
+
+/** Keeps entries in memory, for the function's response and for tests. */
+export class MemoryLogger implements Logger {
+  readonly entries: LogEntry[] = [];
+  write(entry: LogEntry): void {
+    this.entries.push(entry);
+  }
+}
+
+export function teeLogger(...loggers: Logger[]): Logger {
+  return { write: (entry) => loggers.forEach((logger) => logger.write(entry)) };
+}

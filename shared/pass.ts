@@ -1,0 +1,137 @@
+// One reconcile pass: observe → plan → apply → summarize. The only place that sequences
+// them; the CLI and the Cloud Function are thin wrappers around runPass.
+import { randomUUID } from 'node:crypto';
+import { apply, type LeaseMutator, type Outcome, type SecretSource } from './apply/executor';
+import { withRetry } from './apply/retry';
+import type { Config } from './config/schema';
+import type { CallCounter } from './http';
+import type { Logger } from './log';
+import {
+  actionEntry,
+  brakeEntry,
+  deferredEntry,
+  groupStatusEntry,
+  ignoredBotEntry,
+  observeErrorEntry,
+  passSummaryEntry,
+  refusedEntry,
+} from './log-events';
+import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation } from './observe';
+import { plan as makePlan } from './plan/plan';
+import type { Plan } from './plan/types';
+import { summarizePass, type PassSummary } from './summary';
+
+export interface PassClients {
+  macService: LeaseFinder & LeaseMutator;
+  /** One per configured Swarming host. */
+  swarming: ReadonlyMap<string, BotLister>;
+}
+
+export interface PassOptions {
+  config: Config;
+  clients: PassClients;
+  secrets: SecretSource;
+  logger: Logger;
+  calls: CallCounter;
+  passId?: string;
+  /** Overrides config.dryRun when true (`--dry-run`, `?dryRun=1`). */
+  forceDryRun?: boolean;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface PassResult {
+  summary: PassSummary;
+  observation: Observation | null;
+  plan: Plan | null;
+  outcomes: Outcome[];
+}
+
+export async function runPass(options: PassOptions): Promise<PassResult> {
+  const { config, logger } = options;
+  const now = options.now ?? Date.now;
+  const passId = options.passId ?? randomUUID().slice(0, 8);
+  const dryRun = options.forceDryRun === true || config.dryRun;
+  const startedAt = now();
+  // The counter may live as long as the clients (a function instance); count this pass only.
+  const callsBefore = { ...options.calls.counts };
+  const deadlineAt = startedAt + config.policy.passDeadline;
+  const retry = <T>(call: () => Promise<T>) =>
+    withRetry(call, {
+      maxAttempts: config.policy.maxAttempts,
+      deadlineAt,
+      retryUnknownOutcome: true,
+      now,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
+    }).then((result) => {
+      if (result.error) throw result.error;
+      return result.value as T;
+    });
+
+  const finish = (observation: Observation | null, plan: Plan | null, outcomes: Outcome[], observationError?: string): PassResult => {
+    const summary = summarizePass({
+      passId,
+      startedAt,
+      finishedAt: now(),
+      dryRun,
+      apiCalls: callsSince(callsBefore, options.calls.counts),
+      observation,
+      plan,
+      outcomes,
+      ...(observationError !== undefined ? { observationError } : {}),
+    });
+    summary.groups.forEach((group) => logger.write(groupStatusEntry(group)));
+    logger.write(passSummaryEntry(summary));
+    return { summary, observation, plan, outcomes };
+  };
+
+  // Reads are retried like mutations; they are idempotent, so an unknown outcome is no obstacle.
+  const sources = {
+    macService: { find: () => retry(() => options.clients.macService.find()) },
+    swarming: new Map(
+      [...options.clients.swarming].map(([host, lister]) => [host, { listBots: () => retry(() => lister.listBots()) }] as const),
+    ),
+  };
+  let observation: Observation;
+  try {
+    observation = await observe(config, sources, now);
+  } catch (err) {
+    if (!(err instanceof ObservationError)) throw err;
+    logger.write(observeErrorEntry('macservice', err.message));
+    return finish(null, null, [], err.message);
+  }
+  for (const host of observation.hosts) {
+    if (host.blind) logger.write(observeErrorEntry('swarming', host.blindReason ?? 'blind', host.host));
+  }
+  for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
+  for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
+
+  const plan = makePlan(config, observation, now());
+  plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
+  plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
+  plan.deferred.forEach((entry) => logger.write(deferredEntry(entry)));
+
+  const outcomes = await apply(plan.actions, {
+    config,
+    macService: options.clients.macService,
+    secrets: options.secrets,
+    dryRun,
+    deadlineAt,
+    now,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    onOutcome: (outcome) => logger.write(actionEntry(outcome)),
+  });
+  return finish(observation, plan, outcomes);
+}
+
+function callsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const [endpoint, count] of Object.entries(after)) {
+    const made = count - (before[endpoint] ?? 0);
+    if (made > 0) calls[endpoint] = made;
+  }
+  return calls;
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, parseConfigText } from '../shared/config/load';
+import { sizeOf } from '../shared/config/schema';
+
+const IMAGE_A = 'a'.repeat(64);
+const IMAGE_B = 'b'.repeat(64);
+
+function validDocument(): any {
+  return {
+    macService: { apiKey: 'secret:macservice-api-key', customer: 'golang' },
+    swarming: [
+      {
+        host: 'chromium-swarm.appspot.com',
+        pool: 'luci.golang.shared-workers',
+        groups: [
+          { hostname: 'darwin-amd64-14', image: IMAGE_A, count: 20, cert: 'secret:darwin-amd64-14-cert', key: 'secret:darwin-amd64-14-key' },
+          { hostname: 'darwin-arm64-15', image: IMAGE_B, count: 7, cert: 'secret:p-roject/cert', key: 'env:ARM_KEY' },
+        ],
+      },
+    ],
+  };
+}
+
+function rejection(mutate: (doc: any) => void): string {
+  const doc = validDocument();
+  mutate(doc);
+  try {
+    parseConfig(doc, 'config.json');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  it('accepts the contract example and fills in every default', () => {
+    const config = parseConfig(validDocument());
+    expect(config.macService.url).toBe('https://macservice-pa.googleapis.com/v1alpha1/');
+    expect(config.macService.profile).toBe('V1_MEDIUM_VM');
+    expect(config.macService.accessLevel).toBe('GOLANG_OSS');
+    expect(config.swarming[0]!.url).toBe('https://chromium-swarm.appspot.com');
+    expect(config.dryRun).toBe(false);
+    expect(config.policy).toEqual({
+      bootGrace: 60 * 60_000,
+      deadAfter: 30 * 60_000,
+      renewBefore: 22 * 3_600_000,
+      maxSurge: '25%',
+      maxUnavailable: 0,
+      maxCreatesPerPass: 20,
+      maxVacatesPerPass: '25%',
+      brakeMinimum: 3,
+      brakeFraction: 0.5,
+      vacateQuarantined: true,
+      concurrency: 8,
+      passDeadline: 4 * 60_000,
+      requestTimeout: 30_000,
+      maxAttempts: 4,
+    });
+  });
+
+  it('reads durations with units and sizes as numbers or percentages', () => {
+    const doc = validDocument();
+    doc.policy = { bootGrace: '90s', renewBefore: '1d', maxSurge: 2, maxUnavailable: '10%' };
+    const { policy } = parseConfig(doc);
+    expect(policy.bootGrace).toBe(90_000);
+    expect(policy.renewBefore).toBe(86_400_000);
+    expect(sizeOf(policy.maxSurge, 20)).toBe(2);
+    expect(sizeOf(policy.maxUnavailable, 20)).toBe(2);
+    expect(sizeOf('25%', 7)).toBe(2);
+  });
+
+  it('adds the trailing slash a MacService base URL needs and accepts http on loopback', () => {
+    const doc = validDocument();
+    doc.macService.url = 'http://127.0.0.1:8080/v1alpha1';
+    doc.swarming[0].url = 'http://localhost:9000';
+    const config = parseConfig(doc);
+    expect(config.macService.url).toBe('http://127.0.0.1:8080/v1alpha1/');
+    expect(config.swarming[0]!.url).toBe('http://localhost:9000');
+  });
+
+  it.each([
+    ['a negative count', (d: any) => (d.swarming[0].groups[1].count = -1), 'swarming[0].groups[1].count: must be a whole number ≥ 0'],
+    ['a fractional count', (d: any) => (d.swarming[0].groups[0].count = 1.5), 'swarming[0].groups[0].count: must be a whole number ≥ 0'],
+    ['a count given as a string', (d: any) => (d.swarming[0].groups[0].count = '3'), 'swarming[0].groups[0].count: must be a whole number ≥ 0'],
+    ['a missing customer', (d: any) => delete d.macService.customer, 'macService.customer: required'],
+    ['a missing swarming list', (d: any) => delete d.swarming, 'swarming: required'],
+    ['a missing group image', (d: any) => delete d.swarming[0].groups[0].image, 'swarming[0].groups[0].image: required'],
+    ['a hostname listed twice under one host', (d: any) => (d.swarming[0].groups[1].hostname = 'darwin-amd64-14'), 'swarming[0].groups[1].hostname: duplicate hostname'],
+    ['an image listed twice under one host', (d: any) => (d.swarming[0].groups[1].image = IMAGE_A), 'swarming[0].groups[1].image: duplicate image'],
+    ['a swarming host listed twice', (d: any) => d.swarming.push(structuredClone(d.swarming[0])), 'swarming[1].host: duplicate swarming host'],
+    ['an image that is not lowercase hex', (d: any) => (d.swarming[0].groups[0].image = 'A'.repeat(64)), 'swarming[0].groups[0].image: must be a SHA-256'],
+    ['an image of the wrong length', (d: any) => (d.swarming[0].groups[0].image = 'a'.repeat(63)), 'swarming[0].groups[0].image: must be a SHA-256'],
+    ['http:// to a host that is not loopback', (d: any) => (d.macService.url = 'http://macservice.example.com/'), 'macService.url: http:// is accepted only for loopback'],
+    ['a swarming URL that is not a URL', (d: any) => (d.swarming[0].url = 'chromium-swarm'), 'swarming[0].url: must be an absolute http(s) URL'],
+    ['a malformed secret reference', (d: any) => (d.swarming[0].groups[0].cert = 'secret:a/b/c/d'), 'swarming[0].groups[0].cert: malformed secret reference'],
+    ['an empty secret name', (d: any) => (d.macService.apiKey = 'secret:'), 'macService.apiKey: malformed secret reference'],
+    ['a malformed env reference', (d: any) => (d.swarming[0].groups[0].key = 'env:1BAD'), 'swarming[0].groups[0].key: malformed environment reference'],
+    ['an unknown top-level key', (d: any) => (d.dryrun = true), '(document): unknown key "dryrun"'],
+    ['a typo in a policy knob', (d: any) => (d.policy = { bootGrase: '2h' }), 'policy: unknown key "bootGrase"'],
+    ['an unknown key in a group', (d: any) => (d.swarming[0].groups[0].counts = 2), 'swarming[0].groups[0]: unknown key "counts"'],
+    ['a duration without a unit', (d: any) => (d.policy = { bootGrace: '60' }), 'policy.bootGrace: must be a duration'],
+    ['a surge that is neither a number nor a percentage', (d: any) => (d.policy = { maxSurge: 'lots' }), 'policy.maxSurge: must be a whole number ≥ 0 or a percentage'],
+    ['a brake fraction above 1', (d: any) => (d.policy = { brakeFraction: 2 }), 'policy.brakeFraction: must be between 0 and 1'],
+    ['a hostname containing the -- separator', (d: any) => (d.swarming[0].groups[0].hostname = 'darwin--14'), 'swarming[0].groups[0].hostname: must not contain "--"'],
+  ])('rejects %s, naming the field', (_name, mutate, expected) => {
+    const message = rejection(mutate);
+    expect(message).toContain('config.json: ');
+    expect(message).toContain(expected);
+  });
+
+  it('never repeats a value from the document in its errors', () => {
+    const message = rejection((d) => {
+      d.macService.apiKey = 'secret:has spaces-TOPSECRET';
+      d.swarming[0].groups[0].cert = { pem: 'TOPSECRET-CERT' };
+    });
+    expect(message).not.toContain('TOPSECRET');
+    expect(message).toContain('macService.apiKey');
+    expect(message).toContain('swarming[0].groups[0].cert');
+  });
+
+  it('reports invalid JSON by position without quoting the text', () => {
+    expect(() => parseConfigText('{"macService": {"apiKey": "TOPSECRET', 'MAKEMAC_CONFIG')).toThrow(/^MAKEMAC_CONFIG: invalid JSON/);
+    try {
+      parseConfigText('{"apiKey": TOPSECRET}', 'MAKEMAC_CONFIG');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('TOPSECRET');
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  const text = JSON.stringify(validDocument());
+  const files: Record<string, string> = { '/etc/makemac.json': text };
+  const readFile = (path: string) => {
+    const content = files[path];
+    if (content === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    return content;
+  };
+
+  it('prefers --config, then MAKEMAC_CONFIG_FILE, then MAKEMAC_CONFIG', () => {
+    const env = { MAKEMAC_CONFIG_FILE: '/missing.json', MAKEMAC_CONFIG: '{' };
+    expect(loadConfig({ configFile: '/etc/makemac.json', env, readFile }).macService.customer).toBe('golang');
+    expect(() => loadConfig({ env, readFile })).toThrow('cannot read config file /missing.json (ENOENT)');
+    expect(() => loadConfig({ env: { MAKEMAC_CONFIG: '{' }, readFile })).toThrow('MAKEMAC_CONFIG: invalid JSON');
+    expect(loadConfig({ env: { MAKEMAC_CONFIG: text }, readFile }).swarming).toHaveLength(1);
+  });
+
+  it('says where config can come from when there is none', () => {
+    expect(() => loadConfig({ env: {}, readFile })).toThrow(/no config: pass --config FILE, or set MAKEMAC_CONFIG_FILE or MAKEMAC_CONFIG/);
+  });
+});
