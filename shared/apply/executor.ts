@@ -7,17 +7,9 @@ import {
   METADATA,
   managedProjectName,
 } from '../fleet';
+import type { CreateLeaseRequest } from '../macservice/wire';
 import { phaseOf, type Action, type ActionPhase, type CreateAction } from '../plan/types';
 import { withRetry } from './retry';
-
-export interface CreateLeaseRequest {
-  projectName: string;
-  image: string;
-  profile: string;
-  accessLevel: string;
-  durationSeconds: number;
-  metadata: { key: string; value: string }[];
-}
 
 export interface LeaseMutator {
   create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }>;

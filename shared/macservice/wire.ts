@@ -1,0 +1,181 @@
+// MacService's JSON, both ways (api-wire-spec §6). Responses are decoded as leniently as Go's
+// encoding/json did — unknown fields ignored, absent or null fields take zero values — with one
+// exception Go also made: a timestamp that is present but unparsable fails the whole response.
+import { z } from 'zod';
+import type { Lease } from '../fleet';
+
+// ---- Timestamps -------------------------------------------------------------------------------
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch ms of an RFC 3339 timestamp as Go's time.Parse(time.RFC3339) reads it: 0–9 fractional
+ * digits (truncated to ms), `Z` or a ±hh:mm offset, fields range-checked. null when invalid.
+ * Not Date.parse: its acceptance of 9-digit fractions is V8 behaviour, and it takes non-RFC forms.
+ */
+export function parseTimestamp(text: string): number | null {
+  const m = RFC3339.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  let offsetMinutes = 0;
+  if (m[8] !== 'Z') {
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
+    if (offsetHours > 23 || offsetMins > 59) return null;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, Number((m[7] ?? '').padEnd(3, '0').slice(0, 3))));
+  date.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999.
+  return date.getTime() - offsetMinutes * 60_000;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** 0 for a month outside 1–12, so every day is out of range. */
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+/** RFC 3339 in UTC as protojson prints it: whole seconds bare, else milliseconds (`.500Z`, never `.5Z`). */
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** proto3 JSON Duration, e.g. "86400s". */
+function formatDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`lease duration must be whole seconds > 0, got ${seconds}`);
+  return `${seconds}s`;
+}
+
+// ---- Responses --------------------------------------------------------------------------------
+
+/** A string field as Go decodes it: absent or null is "". */
+const text = z.string().nullish().transform((value) => value ?? '');
+
+/** Absent or null is Go's zero time, which makemac treats as long expired; "" or garbage is an error. */
+const expires = z
+  .string()
+  .nullish()
+  .transform((value, ctx) => {
+    if (value === null || value === undefined) return null;
+    const ms = parseTimestamp(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: 'not an RFC 3339 timestamp' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const namespace = z.object({
+  customerName: z.string(),
+  projectName: text,
+  subCustomerName: text,
+});
+
+const leaseWire = z.object({
+  leaseId: z.string().min(1),
+  vmResourceNamespace: namespace,
+  expires,
+});
+
+const metadataEntry = z.object({ key: text, value: text });
+
+const instanceSpecification = z.object({
+  profile: text,
+  accessLevel: text,
+  metadata: z.array(metadataEntry).nullish(),
+  diskSelection: z.object({ imageHashes: z.object({ bootSha256: text }).nullish() }).nullish(),
+});
+
+const instance = z.object({
+  lease: leaseWire,
+  instanceSpecification: instanceSpecification.nullish(),
+});
+
+export const findResponse = z.object({
+  instances: z.array(instance).nullish().transform((list) => list ?? []),
+  /** Not known to exist (api-wire-spec §6.6); followed if it ever appears. */
+  nextPageToken: text,
+});
+
+export const createResponse = z.object({
+  pendingLease: z.object({ leaseId: z.string().min(1), expires }),
+});
+
+export const renewResponse = z.object({ expires });
+
+/** Go decoded vacate's answer into an empty struct, so it must still be a JSON object. */
+export const vacateResponse = z.object({});
+
+type Instance = z.output<typeof findResponse>['instances'][number];
+
+export function toLease(item: Instance): Lease {
+  const spec = item.instanceSpecification;
+  // fromEntries defines own properties, so even a key named __proto__ stays plain data.
+  const metadata: Record<string, string> = Object.fromEntries((spec?.metadata ?? []).map((entry) => [entry.key, entry.value]));
+  return {
+    leaseId: item.lease.leaseId,
+    customerName: item.lease.vmResourceNamespace.customerName,
+    projectName: item.lease.vmResourceNamespace.projectName,
+    expiresAt: item.lease.expires,
+    image: spec?.diskSelection?.imageHashes?.bootSha256 ?? '',
+    metadata,
+  };
+}
+
+// ---- Requests ---------------------------------------------------------------------------------
+// Go sent every declared field (no omitempty), empty strings included, and a trailing newline.
+
+export interface MetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateLeaseRequest {
+  /** `makemac/<swarming host>`: the ownership tag. */
+  projectName: string;
+  /** Boot image SHA-256. */
+  image: string;
+  profile: string;
+  accessLevel: string;
+  durationSeconds: number;
+  /** Sent in the given order: the contract's golang.swarming, golang.hostname, golang.cert, golang.key, makemac.created. */
+  metadata: MetadataEntry[];
+}
+
+function body(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
+
+function namespaceBody(customerName: string, projectName: string) {
+  return { customerName, projectName, subCustomerName: '' };
+}
+
+export function findRequestBody(customer: string, pageToken?: string): string {
+  const request: Record<string, unknown> = { vmResourceNamespace: namespaceBody(customer, '') };
+  if (pageToken !== undefined) request.pageToken = pageToken;
+  return body(request);
+}
+
+export function createRequestBody(customer: string, request: CreateLeaseRequest): string {
+  return body({
+    vmResourceNamespace: namespaceBody(customer, request.projectName),
+    instanceSpecification: {
+      profile: request.profile,
+      accessLevel: request.accessLevel,
+      metadata: request.metadata.map(({ key, value }) => ({ key, value })),
+      diskSelection: { imageHashes: { bootSha256: request.image } },
+    },
+    duration: formatDuration(request.durationSeconds),
+  });
+}
+
+export function renewRequestBody(leaseId: string, durationSeconds: number): string {
+  return body({ leaseId, duration: formatDuration(durationSeconds) });
+}
+
+export function vacateRequestBody(leaseId: string): string {
+  return body({ leaseId });
+}

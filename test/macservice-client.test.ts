@@ -1,0 +1,345 @@
+// The real MacService client against the fake over loopback: what goes on the wire, what
+// comes back, and that no failure ever shows the API key or a lease's metadata secrets.
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiError, CallCounter } from '../shared/http';
+import { MacServiceClient } from '../shared/macservice/client';
+import { parseTimestamp } from '../shared/macservice/wire';
+import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
+import { World } from '../shared/sim/world';
+
+const API_KEY = 'AIzaSy-test-key-0123456789';
+const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----SEKRET';
+const CERT = 'CERT-SEKRET-value';
+const NOW = Date.parse('2026-08-02T10:00:00Z');
+const IMAGE = 'b16a8a5f2d1e383667c3764d915551f4af56d63edd0679539703688a6b9f6754';
+
+let world: World;
+let now: number;
+let fake: MacServiceFake;
+let calls: CallCounter;
+let keyReads: number;
+/** Every error message any test saw; checked for secrets once all tests ran. */
+const messages: string[] = [];
+
+function client(timeoutMs = 2_000): MacServiceClient {
+  return new MacServiceClient({
+    url: fake.url,
+    apiKey: async () => {
+      keyReads++;
+      return API_KEY;
+    },
+    customer: 'golang',
+    timeoutMs,
+    calls,
+  });
+}
+
+/** The ApiError a call fails with. */
+async function failure(call: Promise<unknown>): Promise<ApiError> {
+  const error = await call.then(
+    () => expect.fail('expected the call to fail'),
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  messages.push((error as ApiError).message);
+  return error as ApiError;
+}
+
+beforeEach(async () => {
+  now = NOW;
+  world = new World({ now: () => now });
+  world.addLease({
+    leaseId: '39b47cf6-2aaa-4c80-b9cb-b800844fb104',
+    projectName: 'makemac/chromium-swarm.appspot.com',
+    image: IMAGE,
+    expiresAt: NOW + 3_600_000,
+    metadata: [
+      { key: 'golang.hostname', value: 'darwin-amd64-14' },
+      { key: 'golang.cert', value: CERT },
+      { key: 'golang.key', value: PRIVATE_KEY },
+    ],
+  });
+  fake = await startMacServiceFake({ world, apiKey: API_KEY });
+  calls = new CallCounter();
+  keyReads = 0;
+});
+afterEach(() => fake.close());
+afterAll(() => {
+  expect(messages.length).toBeGreaterThan(15);
+  for (const message of messages) {
+    expect(message).not.toContain(API_KEY);
+    expect(message).not.toContain('SEKRET');
+  }
+});
+
+describe('MacServiceClient.find', () => {
+  it('sends the Go makemac request and returns every lease of the customer as domain leases', async () => {
+    world.addLease({ leaseId: '11111111-2222-4333-8444-555555555555', projectName: 'hand-made', expiresAt: Date.parse('2026-08-10T00:00:00Z') });
+    const leases = await client().find();
+    expect(leases).toEqual([
+      {
+        leaseId: '39b47cf6-2aaa-4c80-b9cb-b800844fb104',
+        customerName: 'golang',
+        projectName: 'makemac/chromium-swarm.appspot.com',
+        expiresAt: NOW + 3_600_000,
+        image: IMAGE,
+        metadata: { 'golang.hostname': 'darwin-amd64-14', 'golang.cert': CERT, 'golang.key': PRIVATE_KEY },
+      },
+      {
+        leaseId: '11111111-2222-4333-8444-555555555555',
+        customerName: 'golang',
+        projectName: 'hand-made',
+        expiresAt: Date.parse('2026-08-10T00:00:00Z'),
+        image: '',
+        metadata: {},
+      },
+    ]);
+    const [request] = fake.requests;
+    expect(request!.rawBody).toBe('{"vmResourceNamespace":{"customerName":"golang","projectName":"","subCustomerName":""}}\n');
+    expect(request!.headers['x-goog-api-key']).toBe(API_KEY);
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(calls.counts).toEqual({ 'macservice.find': 1 });
+  });
+
+  it('reads no API key until a call is made', async () => {
+    const c = client();
+    expect(keyReads).toBe(0);
+    await c.find();
+    expect(keyReads).toBe(1);
+  });
+
+  it('returns [] when MacService omits instances', async () => {
+    world.leases.clear();
+    await expect(client().find()).resolves.toEqual([]);
+  });
+
+  it('takes an absent or null expires as Go zero time (null) and defaults absent fields', async () => {
+    fake.inject('find', {
+      kind: 'garbage',
+      body: JSON.stringify({
+        instances: [
+          { lease: { leaseId: 'a', vmResourceNamespace: { customerName: 'golang' } }, extra: { nested: true } },
+          { lease: { leaseId: 'b', vmResourceNamespace: { customerName: 'golang', projectName: null }, expires: null }, instanceSpecification: null },
+        ],
+        unknownTopLevel: 1,
+      }),
+    });
+    const leases = await client().find();
+    expect(leases.map((l) => [l.leaseId, l.projectName, l.expiresAt, l.image])).toEqual([
+      ['a', '', null, ''],
+      ['b', '', null, ''],
+    ]);
+  });
+
+  it.each([
+    ['an empty expires', ''],
+    ['an unparsable expires', '2026-08-02 10:00:00'],
+    ['an impossible date', '2026-02-30T10:00:00Z'],
+  ])('fails the whole response on %s, naming the field, not the metadata', async (_, expires) => {
+    const body = (await (await rawFind()).text()).replace(/"expires":"[^"]*"/, `"expires":${JSON.stringify(expires)}`);
+    fake.inject('find', { kind: 'garbage', body });
+    const error = await failure(client().find());
+    expect(error.message).toBe('macservice leases:find: invalid 200 response: instances.0.lease.expires: not an RFC 3339 timestamp');
+    expect(error.details).toMatchObject({ endpoint: 'macservice leases:find', status: 200, retryable: false });
+  });
+
+  it('follows nextPageToken and refuses a repeating one', async () => {
+    const firstPage = JSON.stringify({ instances: [{ lease: { leaseId: 'page-1', vmResourceNamespace: { customerName: 'golang' } } }], nextPageToken: 'p2' });
+    fake.inject('find', { kind: 'garbage', body: firstPage, times: 1 });
+    const leases = await client().find();
+    expect(leases.map((l) => l.leaseId)).toEqual(['page-1', '39b47cf6-2aaa-4c80-b9cb-b800844fb104']);
+    expect(fake.requests[1]!.body).toEqual({
+      vmResourceNamespace: { customerName: 'golang', projectName: '', subCustomerName: '' },
+      pageToken: 'p2',
+    });
+
+    fake.inject('find', { kind: 'garbage', body: firstPage });
+    const error = await failure(client().find());
+    expect(error.message).toBe('macservice leases:find: pagination did not end after 2 page(s)');
+  });
+
+  it.each([
+    ['truncated JSON cut inside the private key', async () => (await (await rawFind()).text()).replace(/SEKRET[\s\S]*$/, 'SEKRET')],
+    ['an HTML page', async () => '<html><body>Service temporarily unavailable</body></html>'],
+    ['an empty body', async () => ''],
+  ])('fails on %s with HTTP 200 without quoting the body', async (_, makeBody) => {
+    fake.inject('find', { kind: 'garbage', body: await makeBody() });
+    const error = await failure(client().find());
+    expect(error.message).toMatch(/^macservice leases:find: invalid 200 response: body is not JSON \(\d+ chars, content-type /);
+    expect(error.details).toMatchObject({ status: 200, retryable: false, outcomeUnknown: true });
+  });
+
+  it('names what failed validation by path, without the values around it', async () => {
+    const body = (await (await rawFind()).text()).replace('"leaseId":"39b47cf6-2aaa-4c80-b9cb-b800844fb104"', '"leaseId":42');
+    fake.inject('find', { kind: 'garbage', body });
+    const error = await failure(client().find());
+    expect(error.message).toBe('macservice leases:find: invalid 200 response: instances.0.lease.leaseId: Invalid input: expected string, received number');
+  });
+});
+
+describe('MacServiceClient.create', () => {
+  it('sends namespace, specification, ordered metadata and "86400s", and returns the new lease', async () => {
+    const request = createRequest();
+    const created = await client().create(request);
+    expect(fake.requests[0]!.rawBody).toBe(
+      `${JSON.stringify({
+        vmResourceNamespace: { customerName: 'golang', projectName: 'makemac/chromium-swarm.appspot.com', subCustomerName: '' },
+        instanceSpecification: {
+          profile: 'V1_MEDIUM_VM',
+          accessLevel: 'GOLANG_OSS',
+          metadata: [
+            { key: 'golang.swarming', value: 'chromium-swarm.appspot.com' },
+            { key: 'golang.hostname', value: 'darwin-amd64-14' },
+            { key: 'golang.cert', value: CERT },
+            { key: 'golang.key', value: PRIVATE_KEY },
+            { key: 'makemac.created', value: '2026-08-02T10:00:00Z' },
+          ],
+          diskSelection: { imageHashes: { bootSha256: IMAGE } },
+        },
+        duration: '86400s',
+      })}\n`,
+    );
+    expect(created).toEqual({ leaseId: expect.stringMatching(/^[0-9a-f-]{36}$/), expiresAt: NOW + 86_400_000 });
+    expect(world.leases.get(created.leaseId)!.metadata).toEqual(request.metadata);
+    expect(calls.counts).toEqual({ 'macservice.create': 1 });
+  });
+
+  it('reports a dropped connection after the create as outcome unknown', async () => {
+    fake.inject('create', { kind: 'drop-after-apply' });
+    const error = await failure(client().create(createRequest()));
+    expect(error.details).toMatchObject({ endpoint: 'macservice leases:create', retryable: true, outcomeUnknown: true });
+    expect(world.leases.size).toBe(2);
+  });
+
+  it('requires a lease id in the pending lease', async () => {
+    fake.inject('create', { kind: 'garbage', body: '{"pendingLease":{"expires":"2026-08-03T10:00:00Z"}}' });
+    const error = await failure(client().create(createRequest()));
+    expect(error.message).toBe('macservice leases:create: invalid 200 response: pendingLease.leaseId: Invalid input: expected string, received undefined');
+  });
+});
+
+describe('MacServiceClient.renew and vacate', () => {
+  it('renews with "82800s" and returns the new expiry', async () => {
+    now = NOW + 1_000;
+    await expect(client().renew('39b47cf6-2aaa-4c80-b9cb-b800844fb104', 82_800)).resolves.toEqual({ expiresAt: now + 82_800_000 });
+    expect(fake.requests[0]!.rawBody).toBe('{"leaseId":"39b47cf6-2aaa-4c80-b9cb-b800844fb104","duration":"82800s"}\n');
+  });
+
+  it('takes a renew answer without expires as Go zero time', async () => {
+    fake.inject('renew', { kind: 'garbage', body: '{}' });
+    await expect(client().renew('39b47cf6-2aaa-4c80-b9cb-b800844fb104', 82_800)).resolves.toEqual({ expiresAt: null });
+  });
+
+  it('vacates with the lease id and removes the lease', async () => {
+    await client().vacate('39b47cf6-2aaa-4c80-b9cb-b800844fb104');
+    expect(fake.requests[0]!.rawBody).toBe('{"leaseId":"39b47cf6-2aaa-4c80-b9cb-b800844fb104"}\n');
+    expect(world.leases.size).toBe(0);
+    expect(calls.counts).toEqual({ 'macservice.vacate': 1 });
+  });
+
+  it('fails a vacate whose 200 answer is empty, as the Go client did', async () => {
+    fake.inject('vacate', { kind: 'garbage', body: '' });
+    const error = await failure(client().vacate('39b47cf6-2aaa-4c80-b9cb-b800844fb104'));
+    expect(error.message).toContain('macservice leases:vacate: invalid 200 response (lease 39b47cf6-2aaa-4c80-b9cb-b800844fb104): body is not JSON');
+  });
+
+  it('names the lease in a 404', async () => {
+    const error = await failure(client().renew('00000000-0000-4000-8000-000000000000', 82_800));
+    expect(error.message).toMatch(/^macservice leases:renew: HTTP 404 \(lease 00000000-0000-4000-8000-000000000000\): \{"error":/);
+    expect(error.details).toMatchObject({ endpoint: 'macservice leases:renew', status: 404, retryable: false, outcomeUnknown: false });
+  });
+});
+
+describe('MacServiceClient errors', () => {
+  it('answers a wrong API key with a terminal 403 that does not show the key', async () => {
+    const wrong = new MacServiceClient({ url: fake.url, apiKey: async () => 'wrong-key', customer: 'golang', timeoutMs: 2_000 });
+    const error = await failure(wrong.find());
+    expect(error.details).toMatchObject({ status: 403, retryable: false });
+    expect(error.message).toContain('PERMISSION_DENIED');
+  });
+
+  it.each([
+    [429, '7', { retryable: true, outcomeUnknown: false, retryAfterSeconds: 7 }],
+    [500, undefined, { retryable: true, outcomeUnknown: true }],
+    [503, '2', { retryable: true, outcomeUnknown: false, retryAfterSeconds: 2 }],
+    [400, undefined, { retryable: false, outcomeUnknown: false }],
+  ] as const)('classifies HTTP %i', async (status, retryAfter, expected) => {
+    fake.inject('create', { kind: 'status', status, retryAfter });
+    const error = await failure(client().create(createRequest()));
+    expect(error.details).toMatchObject({ endpoint: 'macservice leases:create', status, ...expected });
+    expect(error.message).toMatch(new RegExp(`^macservice leases:create: HTTP ${status}: \\{"error":`));
+  });
+
+  it('keeps PEM blocks and the API key out of an error body that echoes them', async () => {
+    const echo = JSON.stringify({ error: { message: `bad request: key=${API_KEY} metadata golang.key=${PRIVATE_KEY}\nmore` } });
+    fake.inject('find', { kind: 'status', status: 400, body: echo });
+    const error = await failure(client().find());
+    expect(error.message).toContain('[API key redacted]');
+    expect(error.message).toContain('[PEM redacted]');
+  });
+
+  it('gives up on a slow answer with a retryable timeout', async () => {
+    fake.inject('find', { kind: 'delay', ms: 1_000 });
+    const error = await failure(client(100).find());
+    expect(error.message).toBe('macservice leases:find: no response within 100ms');
+    expect(error.details).toMatchObject({ retryable: true, outcomeUnknown: true });
+  });
+
+  it('reports a refused connection as retryable and not applied', async () => {
+    const c = client();
+    await fake.close();
+    const error = await failure(c.vacate('39b47cf6-2aaa-4c80-b9cb-b800844fb104'));
+    expect(error.message).toMatch(/\(lease 39b47cf6-2aaa-4c80-b9cb-b800844fb104\)$/);
+    expect(error.details).toMatchObject({ retryable: true, outcomeUnknown: false });
+    fake = await startMacServiceFake({ world, apiKey: API_KEY });
+  });
+});
+
+describe('parseTimestamp', () => {
+  it.each([
+    ['2026-08-02T10:00:00Z', Date.UTC(2026, 7, 2, 10)],
+    ['2026-08-02T10:00:41.5Z', Date.UTC(2026, 7, 2, 10, 0, 41, 500)],
+    ['2026-08-02T10:00:41.500Z', Date.UTC(2026, 7, 2, 10, 0, 41, 500)],
+    ['2026-08-03T10:00:05.123456Z', Date.UTC(2026, 7, 3, 10, 0, 5, 123)],
+    ['2026-08-03T10:00:05.123456789Z', Date.UTC(2026, 7, 3, 10, 0, 5, 123)],
+    ['2026-08-02T15:30:00+05:30', Date.UTC(2026, 7, 2, 10)],
+    ['2026-08-02T05:00:00-05:00', Date.UTC(2026, 7, 2, 10)],
+    ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['0001-01-01T00:00:00Z', Date.UTC(2000, 0, 1) - 63_082_281_600_000],
+  ])('reads %s', (text, ms) => {
+    expect(parseTimestamp(text)).toBe(ms);
+  });
+
+  it.each(['', '2026-08-02', '2026-08-02T10:00:00', '2026-08-02 10:00:00Z', '2026-08-02T10:00:00.1234567890Z', '2025-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '2026-08-02T24:00:00Z', '2026-08-02T10:00:60Z', '2026-08-02T10:00:00+24:00', 'Sun, 02 Aug 2026 10:00:00 GMT'])(
+    'rejects %j',
+    (text) => {
+      expect(parseTimestamp(text)).toBeNull();
+    },
+  );
+});
+
+function createRequest() {
+  return {
+    projectName: 'makemac/chromium-swarm.appspot.com',
+    image: IMAGE,
+    profile: 'V1_MEDIUM_VM',
+    accessLevel: 'GOLANG_OSS',
+    durationSeconds: 86_400,
+    metadata: [
+      { key: 'golang.swarming', value: 'chromium-swarm.appspot.com' },
+      { key: 'golang.hostname', value: 'darwin-amd64-14' },
+      { key: 'golang.cert', value: CERT },
+      { key: 'golang.key', value: PRIVATE_KEY },
+      { key: 'makemac.created', value: '2026-08-02T10:00:00Z' },
+    ],
+  };
+}
+
+/** The fake's real find answer, which echoes the seeded metadata secrets. */
+function rawFind(): Promise<Response> {
+  return fetch(`${fake.url}leases:find`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'x-goog-api-key': API_KEY },
+    body: '{"vmResourceNamespace":{"customerName":"golang"}}',
+  });
+}
