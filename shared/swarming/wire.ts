@@ -1,0 +1,162 @@
+// What Swarming's ListBots sends over pRPC with JSON (api-wire-spec §2–§4): the response
+// schemas, the anti-XSSI prefix and the gRPC status codes. Both the client and the fake
+// server read this file, so they cannot disagree about a name or a code.
+import { z } from 'zod';
+import type { Bot } from '../fleet';
+
+/** pRPC puts every method at `/prpc/<package.Service>/<Method>`. */
+export const LIST_BOTS_PATH = '/prpc/swarming.v2.Bots/ListBots';
+
+/** Prefixed to every JSON success body (never to errors) so a browser cannot run it as script. */
+export const XSSI_PREFIX = ")]}'\n";
+
+/** gRPC status codes by name, as carried in the `X-Prpc-Grpc-Code` header. */
+export const GRPC_CODE = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+type GrpcCodeName = keyof typeof GRPC_CODE;
+
+/** The HTTP status the Go pRPC server answers with for each code (grpcutil.CodeStatus). */
+const HTTP_STATUS: Record<GrpcCodeName, number> = {
+  OK: 200,
+  CANCELLED: 499,
+  UNKNOWN: 500,
+  INVALID_ARGUMENT: 400,
+  DEADLINE_EXCEEDED: 504,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403,
+  RESOURCE_EXHAUSTED: 429,
+  FAILED_PRECONDITION: 400,
+  ABORTED: 409,
+  OUT_OF_RANGE: 400,
+  UNIMPLEMENTED: 501,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DATA_LOSS: 500,
+  UNAUTHENTICATED: 401,
+};
+
+const NAME_BY_CODE = new Map<number, GrpcCodeName>(
+  Object.entries(GRPC_CODE).map(([name, code]) => [code, name as GrpcCodeName]),
+);
+
+/** `INTERNAL` for 13; `CODE_99` for a number outside the table, so a message can still name it. */
+export function grpcCodeName(code: number): string {
+  return NAME_BY_CODE.get(code) ?? `CODE_${code}`;
+}
+
+/** The server's HTTP status for a code; 500 for a code outside the table. */
+export function httpStatusForCode(code: number): number {
+  const name = NAME_BY_CODE.get(code);
+  return name === undefined ? 500 : HTTP_STATUS[name];
+}
+
+// RFC 3339 as Go's time.RFC3339Nano parser takes it: 0–9 fractional digits, `Z` or an offset.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/** Epoch ms (sub-millisecond digits truncated), or null when `text` is not a valid RFC 3339 time. */
+export function parseTimestamp(text: string): number | null {
+  const match = RFC3339.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [sign, offsetHours, offsetMinutes] = [match[8], Number(match[9] ?? 0), Number(match[10] ?? 0)];
+  if (year < 1 || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999.
+  date.setUTCFullYear(year, month - 1, day);
+  // Date rolls 2026-02-30 over to March; a changed month or day means the date does not exist.
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  date.setUTCHours(hour, minute, second, Number((match[7] ?? '').padEnd(3, '0').slice(0, 3)));
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === '-' ? -1 : 1);
+  return date.getTime() - offsetMs;
+}
+
+/**
+ * A proto3 JSON object: each field may come under its lowerCamelCase JSON name or its
+ * snake_case proto name (protojson accepts both; giving both is an error), and unknown
+ * fields are dropped, since the server adds fields over time.
+ */
+export function protoJsonObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const seen = new Set<string>();
+    const entries: [string, unknown][] = [];
+    for (const [key, field] of Object.entries(value)) {
+      const camel = key.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+      if (seen.has(camel)) {
+        ctx.addIssue({ code: 'custom', message: `field "${camel}" given twice`, path: [camel] });
+      }
+      seen.add(camel);
+      entries.push([camel, field]);
+    }
+    // fromEntries defines own properties, so a "__proto__" key stays data.
+    return Object.fromEntries(entries);
+  }, z.object(shape));
+}
+
+/** Proto3 JSON: an omitted field and `null` both mean the default. */
+export function withDefault<T extends z.ZodType, D>(schema: T, fallback: D) {
+  return schema.nullish().transform((value): z.output<T> | D => value ?? fallback);
+}
+
+const timestamp = z.string().transform((text, ctx) => {
+  const ms = parseTimestamp(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `not an RFC 3339 timestamp: ${JSON.stringify(text.slice(0, 40))}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const botInfo = protoJsonObject({
+  // A bot without an id cannot be joined to a lease; accepting it would hide a broken page.
+  botId: z.string().min(1, 'bot id is empty'),
+  taskId: withDefault(z.string(), ''),
+  isDead: withDefault(z.boolean(), false),
+  quarantined: withDefault(z.boolean(), false),
+  maintenanceMsg: withDefault(z.string(), ''),
+  firstSeenTs: withDefault(timestamp, null),
+  lastSeenTs: withDefault(timestamp, null),
+});
+
+export type BotInfo = z.output<typeof botInfo>;
+
+export const botInfoListResponse = protoJsonObject({
+  /** '' means the last page. */
+  cursor: withDefault(z.string(), ''),
+  items: withDefault(z.array(botInfo), []),
+  now: withDefault(timestamp, null),
+  deathTimeout: withDefault(z.number().int(), 0),
+});
+
+export type BotInfoListResponse = z.output<typeof botInfoListResponse>;
+
+export function toBot(info: BotInfo): Bot {
+  return {
+    botId: info.botId,
+    isDead: info.isDead,
+    quarantined: info.quarantined,
+    inMaintenance: info.maintenanceMsg !== '',
+    taskId: info.taskId === '' ? null : info.taskId,
+    lastSeenAt: info.lastSeenTs,
+    firstSeenAt: info.firstSeenTs,
+  };
+}
