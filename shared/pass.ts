@@ -39,6 +39,8 @@ export interface PassOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Replaces the planner (the simulator's emulation of Go makemac); defaults to plan(). */
+  planner?: (config: Config, observation: Observation, now: number) => Plan;
 }
 
 export interface PassResult {
@@ -108,7 +110,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
   for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
 
-  const plan = makePlan(config, observation, now());
+  const plan = (options.planner ?? makePlan)(config, observation, now());
   plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
   plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
   plan.deferred.forEach((entry) => logger.write(deferredEntry(entry)));
@@ -123,6 +125,10 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.random ? { random: options.random } : {}),
     onOutcome: (outcome) => logger.write(actionEntry(outcome)),
+    recheck: {
+      find: () => options.clients.macService.find(),
+      observedLeaseIds: new Set(observation.leases.map((lease) => lease.leaseId)),
+    },
   });
   return finish(observation, plan, outcomes);
 }

@@ -2,11 +2,7 @@
 // retries and a deadline. It decides nothing: it branches on an action's kind, never on its
 // reason, and every action ends with exactly one outcome. Failures are collected, not thrown.
 import type { Config } from '../config/schema';
-import {
-  CREATE_DURATION_SECONDS,
-  METADATA,
-  managedProjectName,
-} from '../fleet';
+import { CREATE_DURATION_SECONDS, METADATA, managedHost, managedProjectName, type Lease } from '../fleet';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { phaseOf, type Action, type ActionPhase, type CreateAction } from '../plan/types';
 import { withRetry } from './retry';
@@ -26,6 +22,8 @@ export type OutcomeKind = 'ok' | 'error' | 'skipped' | 'dry-run';
 export interface Outcome {
   action: Action;
   outcome: OutcomeKind;
+  /** Why a skipped action did not run: out of time, or another pass already did its work. */
+  skipReason?: 'deadline' | 'superseded';
   /** Safe to log: API errors never hold keys or metadata values. */
   error?: string;
   attempts: number;
@@ -46,6 +44,12 @@ export interface ExecutorOptions {
   random?: () => number;
   /** Called as each action finishes, so its log line is written when it happens. */
   onOutcome?: (outcome: Outcome) => void;
+  /**
+   * Re-reads the leases just before the creates. Two passes that overlap (a manual run
+   * during a scheduled one) would both fill the same deficit; leases that appeared since the
+   * observation stand in for creates of their group. See leasesCreatedSince().
+   */
+  recheck?: { find: () => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
 }
 
 /** Health vacates free broken capacity first; replacement vacates wait until the creates and renewals are in. */
@@ -54,22 +58,58 @@ export const PHASE_ORDER: readonly ActionPhase[] = ['health-vacate', 'create', '
 export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   for (const phase of PHASE_ORDER) {
-    const batch = actions.filter((action) => phaseOf(action) === phase);
+    let batch = actions.filter((action) => phaseOf(action) === phase);
+    if (phase === 'create' && batch.length > 0 && options.recheck && !options.dryRun) {
+      const superseded = await supersededCreates(batch as CreateAction[], options.recheck);
+      for (const action of superseded) {
+        outcomes.push(finish(options, { action, outcome: 'skipped', skipReason: 'superseded', error: 'another pass already created a lease for this group since this one observed the fleet', attempts: 0, durationMs: 0 }));
+      }
+      batch = batch.filter((action) => !superseded.has(action as CreateAction));
+    }
     const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options));
     outcomes.push(...results);
   }
   return outcomes;
 }
 
+/** Creates made unnecessary by leases of the same group and image that appeared since observation. */
+async function supersededCreates(
+  creates: CreateAction[],
+  recheck: NonNullable<ExecutorOptions['recheck']>,
+): Promise<Set<CreateAction>> {
+  let fresh: Lease[];
+  try {
+    fresh = await recheck.find();
+  } catch {
+    // The plan stands: without a fresh read the creates are as justified as when planned.
+    return new Set();
+  }
+  const appeared = fresh.filter((lease) => !recheck.observedLeaseIds.has(lease.leaseId));
+  const superseded = new Set<CreateAction>();
+  for (const action of creates) {
+    const index = appeared.findIndex(
+      (lease) =>
+        managedHost(lease.projectName) === action.swarmingHost &&
+        lease.image === action.image &&
+        (lease.metadata[METADATA.hostname] ?? action.group) === action.group,
+    );
+    if (index === -1) continue;
+    appeared.splice(index, 1);
+    superseded.add(action);
+  }
+  return superseded;
+}
+
+function finish(options: ExecutorOptions, outcome: Outcome): Outcome {
+  options.onOutcome?.(outcome);
+  return outcome;
+}
+
 async function runAction(action: Action, options: ExecutorOptions): Promise<Outcome> {
   const started = options.now();
-  const finish = (outcome: Outcome): Outcome => {
-    options.onOutcome?.(outcome);
-    return outcome;
-  };
-  if (options.dryRun) return finish({ action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
+  if (options.dryRun) return finish(options, { action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
   if (started >= options.deadlineAt) {
-    return finish({ action, outcome: 'skipped', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
+    return finish(options, { action, outcome: 'skipped', skipReason: 'deadline', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
   }
   const result = await withRetry(() => call(action, options), {
     maxAttempts: options.config.policy.maxAttempts,
@@ -81,9 +121,9 @@ async function runAction(action: Action, options: ExecutorOptions): Promise<Outc
   });
   const durationMs = options.now() - started;
   if (result.error) {
-    return finish({ action, outcome: 'error', error: result.error.message, attempts: result.attempts, durationMs });
+    return finish(options, { action, outcome: 'error', error: result.error.message, attempts: result.attempts, durationMs });
   }
-  return finish({
+  return finish(options, {
     action,
     outcome: 'ok',
     attempts: result.attempts,

@@ -58,7 +58,8 @@ export async function startFakeFleet(options: { now?: () => number } = {}) {
   });
 
   /** A managed lease created `ageMs` ago with the secrets in its metadata, as MacService echoes them. */
-  const addManagedLease = (host: string, hostname: string, image: string, ageMs = 3 * 3_600_000): WorldLease => {
+  // 90 minutes old by default: past boot grace, and not yet within renewBefore (22h) of expiry.
+  const addManagedLease = (host: string, hostname: string, image: string, ageMs = 90 * 60_000): WorldLease => {
     const now = world.now();
     return world.addLease({
       leaseId: randomUUID(),

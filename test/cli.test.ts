@@ -1,0 +1,207 @@
+// End to end: the CLI against the fake servers over loopback, asserting on what the fakes
+// received, the world they hold, the exit code and the output.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../functions/cli';
+import { METADATA } from '../shared/fleet';
+import { CapturedStream } from './support/capture';
+import {
+  IMAGE_14,
+  IMAGE_15,
+  PUBLIC_HOST,
+  SECRET_ENV,
+  SECRETS,
+  SECURITY_HOST,
+  startFakeFleet,
+  type FakeFleet,
+} from './support/fake-fleet';
+
+const HOUR = 3_600_000;
+
+let fleet: FakeFleet;
+let dir: string;
+
+beforeEach(async () => {
+  fleet = await startFakeFleet();
+  dir = mkdtempSync(join(tmpdir(), 'makemac-cli-'));
+});
+afterEach(async () => {
+  await fleet.close();
+});
+
+async function run(args: string[], document: unknown = fleet.configDocument(), env: Record<string, string> = {}) {
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(document));
+  const stdout = new CapturedStream();
+  const stderr = new CapturedStream();
+  const code = await main(['reconcile', '--config', configFile, ...args], {
+    stdout,
+    stderr,
+    env: { ...SECRET_ENV, ...env },
+  });
+  return { code, stdout, stderr, output: stdout.text + stderr.text };
+}
+
+const mutations = () => fleet.macService.requests.filter((r) => r.verb !== 'find');
+
+describe('makemac reconcile', () => {
+  it('repairs a fleet: vacates the dead and the missing, creates replacements, leaves unmanaged leases alone', async () => {
+    // darwin-amd64-14: 2 healthy + 1 dead of 3; darwin-arm64-15: 1 healthy + 1 missing of 2; security: 1 of 1.
+    for (let i = 0; i < 2; i++) fleet.addBotFor(fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    fleet.addBotFor(fleet.addManagedLease(PUBLIC_HOST, 'darwin-arm64-15', IMAGE_15), { taskId: 'task-1' });
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: fleet.world.now() - 2 * HOUR });
+    const missing = fleet.addManagedLease(PUBLIC_HOST, 'darwin-arm64-15', IMAGE_15);
+    const unmanaged = fleet.world.addLease({ leaseId: '00000000-1111-4222-8333-444444444444', projectName: 'hand-made', image: IMAGE_14, expiresAt: fleet.world.now() + HOUR });
+
+    const planOut = join(dir, 'plan.json');
+    const { code, stdout } = await run(['--plan-out', planOut]);
+
+    expect(code).toBe(0);
+    const vacated = mutations().filter((r) => r.verb === 'vacate').map((r) => r.body.leaseId).sort();
+    expect(vacated).toEqual([dead.leaseId, missing.leaseId].sort());
+    const creates = mutations().filter((r) => r.verb === 'create');
+    expect(creates.map((r) => r.body.instanceSpecification.metadata[1].value).sort()).toEqual(['darwin-amd64-14', 'darwin-arm64-15']);
+    expect(mutations().some((r) => JSON.stringify(r.body).includes(unmanaged.leaseId))).toBe(false);
+    expect(fleet.world.leases.get(unmanaged.leaseId)?.expiresAt).toBe(unmanaged.expiresAt);
+
+    // The create request is exactly what the contract fixes.
+    const body = creates[0]!.body;
+    expect(body.vmResourceNamespace).toEqual({ customerName: 'golang', projectName: `makemac/${PUBLIC_HOST}`, subCustomerName: '' });
+    expect(body.duration).toBe('86400s');
+    expect(body.instanceSpecification.profile).toBe('V1_MEDIUM_VM');
+    expect(body.instanceSpecification.accessLevel).toBe('GOLANG_OSS');
+    expect(body.instanceSpecification.metadata.map((m: { key: string }) => m.key)).toEqual([
+      METADATA.swarming,
+      METADATA.hostname,
+      METADATA.cert,
+      METADATA.key,
+      METADATA.created,
+    ]);
+    expect(body.instanceSpecification.metadata[2].value).toBe(SECRETS.cert);
+    expect(fleet.macService.requests[0]!.headers['x-goog-api-key']).toBe(SECRETS.apiKey);
+
+    const lines = stdout.jsonLines();
+    const vacates = lines.filter((l) => l.event === 'lease.vacate');
+    expect(vacates.map((l) => [l.leaseId, l.reason, l.outcome]).sort()).toEqual(
+      [
+        [dead.leaseId, 'dead', 'ok'],
+        [missing.leaseId, 'missing', 'ok'],
+      ].sort(),
+    );
+    const summary = lines.find((l) => l.event === 'pass.summary')!;
+    expect(summary.outcome).toBe('ok');
+    expect(summary.severity).toBe('INFO');
+    expect(summary['logging.googleapis.com/labels'].passId).toBe(summary.passId);
+    expect(summary.apiCalls['macservice.create']).toBe(2);
+    expect(lines.filter((l) => l.event === 'group.status')).toHaveLength(3);
+
+    const record = JSON.parse(readFileSync(planOut, 'utf8'));
+    expect(record.verdicts.find((v: any) => v.leaseId === dead.leaseId).state).toBe('dead');
+    expect(record.verdicts.find((v: any) => v.leaseId === missing.leaseId).state).toBe('missing');
+    expect(record.verdicts.some((v: any) => v.leaseId === unmanaged.leaseId)).toBe(false);
+    expect(record.actions.filter((a: any) => a.kind === 'create').every((a: any) => a.outcome === 'ok' && a.createdLeaseId)).toBe(true);
+  });
+
+  it('in dry run sends no mutation and logs every action as it would have been', async () => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: fleet.world.now() - 2 * HOUR });
+    const leasesBefore = JSON.stringify([...fleet.world.leases.values()]);
+
+    const { code, stdout } = await run(['--dry-run']);
+
+    expect(code).toBe(0);
+    expect(mutations()).toEqual([]);
+    expect(JSON.stringify([...fleet.world.leases.values()])).toBe(leasesBefore);
+    const actions = stdout.jsonLines().filter((l) => l.event?.startsWith('lease.'));
+    expect(actions.length).toBeGreaterThan(1);
+    expect(actions.every((l) => l.outcome === 'dry-run' && l.dryRun === true)).toBe(true);
+    expect(actions.find((l) => l.event === 'lease.vacate')).toMatchObject({ leaseId: dead.leaseId, reason: 'dead' });
+  });
+
+  it('retries a create that got 429 and succeeds on the next attempt', async () => {
+    fleet.seedConvergedFleet();
+    const gone = [...fleet.world.leases.values()].find((l) => l.image === IMAGE_15)!;
+    fleet.world.leases.delete(gone.leaseId);
+    fleet.macService.inject('create', { kind: 'status', status: 429, times: 1 });
+
+    const { code, stdout } = await run([]);
+
+    expect(code).toBe(0);
+    expect(mutations().filter((r) => r.verb === 'create')).toHaveLength(2);
+    const create = stdout.jsonLines().find((l) => l.event === 'lease.create')!;
+    expect(create).toMatchObject({ outcome: 'ok', attempts: 2, reason: 'deficit', group: 'darwin-arm64-15' });
+  });
+
+  it('exits 1 and mutates nothing when MacService cannot be read', async () => {
+    fleet.macService.inject('*', { kind: 'status', status: 503 });
+    const { code, stdout } = await run([], fleet.configDocument({ policy: { maxAttempts: 2 } }));
+    expect(code).toBe(1);
+    expect(mutations()).toEqual([]);
+    const summary = stdout.jsonLines().find((l) => l.event === 'pass.summary')!;
+    expect(summary.failures).toEqual(['observation']);
+    expect(stdout.jsonLines().find((l) => l.event === 'observe.error')).toMatchObject({ source: 'macservice', severity: 'ERROR' });
+  });
+
+  it('exits 1 when a Swarming host is blind, vacating nothing there but still renewing', async () => {
+    const expiring = fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14, 5 * HOUR);
+    fleet.securitySwarming.inject({ kind: 'status', status: 503, grpcCode: 14 });
+    const { code, stdout } = await run([], fleet.configDocument({ policy: { maxAttempts: 1 } }));
+    expect(code).toBe(1);
+    expect(mutations().filter((r) => r.verb === 'vacate')).toEqual([]);
+    expect(mutations().filter((r) => r.verb === 'renew').map((r) => r.body.leaseId)).toEqual([expiring.leaseId]);
+    expect(stdout.jsonLines().find((l) => l.event === 'pass.summary')!.blindHosts).toEqual([SECURITY_HOST]);
+  });
+
+  it('exits 2 on a bad config, naming the field, without any API call', async () => {
+    const document = fleet.configDocument();
+    (document.swarming as any)[0].groups[0].count = -1;
+    const { code, stderr, stdout } = await run([], document);
+    expect(code).toBe(2);
+    expect(stderr.text).toContain('swarming[0].groups[0].count: must be a whole number ≥ 0');
+    expect(stdout.text).toBe('');
+    expect(fleet.macService.requests).toEqual([]);
+    expect(fleet.publicSwarming.requests).toEqual([]);
+    expect(fleet.securitySwarming.requests).toEqual([]);
+  });
+
+  it('exits 2 on an unknown flag', async () => {
+    const { code, stderr } = await run(['--dryrun']);
+    expect(code).toBe(2);
+    expect(stderr.text).toMatch(/Unknown option '--dryrun'/);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('keeps every secret out of logs, errors and the plan file, even when actions fail', async () => {
+    fleet.seedConvergedFleet();
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    fleet.world.leases.delete([...fleet.world.leases.values()].find((l) => l.image === IMAGE_15)!.leaseId);
+    fleet.macService.inject('create', { kind: 'status', status: 400, body: JSON.stringify({ error: { code: 400, message: `bad metadata ${SECRETS.key}` } }) });
+    fleet.macService.inject('vacate', { kind: 'status', status: 500 });
+
+    const planOut = join(dir, 'plan.json');
+    const json = await run(['--plan-out', planOut], fleet.configDocument({ policy: { maxAttempts: 1 } }));
+    const text = await run(['--log-format', 'text', '--dry-run']);
+
+    expect(json.code).toBe(1);
+    const everything = json.output + readFileSync(planOut, 'utf8') + text.output;
+    expect(everything).toContain('lease.create');
+    for (const secret of Object.values(SECRETS)) expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('KEYBODY');
+    expect(everything).not.toContain('CERTBODY');
+  });
+
+  it('writes a readable table when asked for text', async () => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const { code, stdout } = await run(['--log-format', 'text', '--dry-run']);
+    expect(code).toBe(0);
+    expect(stdout.text).toMatch(/^ACTION\s+REASON\s+OUTCOME\s+HOST\s+GROUP\s+LEASE\s+DETAIL/m);
+    expect(stdout.text).toMatch(new RegExp(`^vacate\\s+dead\\s+dry-run\\s+${PUBLIC_HOST.replace(/\./g, '\\.')}\\s+darwin-amd64-14\\s+${dead.leaseId}`, 'm'));
+    expect(stdout.text).toMatch(/Pass completed \[dry run\]/);
+  });
+});

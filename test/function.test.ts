@@ -1,0 +1,116 @@
+// The Cloud Function in-process (functions-framework's test server) against the fakes.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetInstance, traceOf } from '../functions/reconcile';
+import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, SECRETS, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+
+let fleet: FakeFleet;
+let server: Server;
+let baseUrl: string;
+let stdout: string;
+
+beforeAll(async () => {
+  Object.assign(process.env, SECRET_ENV);
+  server = getTestServer('reconcile');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(async () => {
+  fleet = await startFakeFleet();
+  process.env.MAKEMAC_CONFIG = JSON.stringify(fleet.configDocument({ policy: { maxAttempts: 1 } }));
+  await resetInstance();
+  stdout = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+    stdout += chunk.toString();
+    return true;
+  });
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await fleet.close();
+});
+
+const mutations = () => fleet.macService.requests.filter((r) => r.verb !== 'find');
+
+describe('the reconcile function', () => {
+  it('runs a pass on POST and answers its summary', async () => {
+    fleet.seedConvergedFleet();
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+
+    const response = await fetch(`${baseUrl}/`, {
+      method: 'POST',
+      headers: { 'X-Cloud-Trace-Context': '0123456789abcdef0123456789abcdef/1;o=1' },
+    });
+
+    expect(response.status).toBe(200);
+    const summary: any = await response.json();
+    expect(summary).toMatchObject({ outcome: 'ok', dryRun: false, failures: [], actions: { planned: 1, ok: 1 } });
+    expect(summary.groups).toHaveLength(3);
+    expect(mutations().map((r) => [r.verb, r.body.leaseId])).toEqual([['vacate', dead.leaseId]]);
+    const lines = stdout.split('\n').filter((l) => l.includes('"event"')).map((l) => JSON.parse(l));
+    const vacate = lines.find((l) => l.event === 'lease.vacate');
+    expect(vacate['logging.googleapis.com/trace']).toBe('projects/makemac-test/traces/0123456789abcdef0123456789abcdef');
+    expect(vacate.passId).toBe(summary.passId);
+  });
+
+  it('forces a dry run with ?dryRun=1', async () => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const response = await fetch(`${baseUrl}/?dryRun=1`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).dryRun).toBe(true);
+    expect(mutations()).toEqual([]);
+  });
+
+  it('answers 405 to anything but POST, without a pass', async () => {
+    const response = await fetch(`${baseUrl}/`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('answers 500 when a pass fails, with no secret in the response', async () => {
+    fleet.seedConvergedFleet();
+    fleet.world.leases.delete([...fleet.world.leases.values()][0]!.leaseId);
+    fleet.macService.inject('create', { kind: 'status', status: 500, body: `upstream said ${SECRETS.key}` });
+    const response = await fetch(`${baseUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text).failures).toEqual(['action-error']);
+    for (const secret of Object.values(SECRETS)) {
+      expect(text).not.toContain(secret);
+      expect(stdout).not.toContain(secret);
+    }
+  });
+
+  it('answers 500 when MacService cannot be read', async () => {
+    fleet.macService.inject('find', { kind: 'status', status: 503 });
+    const response = await fetch(`${baseUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as any).failures).toEqual(['observation']);
+    expect(mutations()).toEqual([]);
+  });
+
+  it('answers 500 naming the field for a bad config, and makes no API call', async () => {
+    process.env.MAKEMAC_CONFIG = JSON.stringify({ ...fleet.configDocument(), policy: { bootGrace: 'soon' } });
+    await resetInstance();
+    const response = await fetch(`${baseUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as any).error).toContain('policy.bootGrace: must be a duration');
+    expect(fleet.macService.requests).toEqual([]);
+    expect(fleet.publicSwarming.requests).toEqual([]);
+  });
+
+  it('reads the trace id from X-Cloud-Trace-Context', () => {
+    expect(traceOf('105445aa7843bc8bf206b12000100000/1;o=1', 'p')).toBe('projects/p/traces/105445aa7843bc8bf206b12000100000');
+    expect(traceOf(undefined, 'p')).toBeUndefined();
+    expect(traceOf('not-a-trace', 'p')).toBeUndefined();
+  });
+});
