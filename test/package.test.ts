@@ -1,0 +1,175 @@
+// `npm run package` (functions/package.ts): runs the real packaging into a scratch directory,
+// then reads the zip back with an independent reader (central directory, local headers,
+// inflate, CRC via node:zlib) and checks what Cloud Build will receive.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32, createZip } from '../functions/zip';
+
+const ROOT = path.join(__dirname, '..');
+const PACKAGING_TIMEOUT_MS = 180_000;
+
+interface ReadEntry {
+  name: string;
+  method: number;
+  crc: number;
+  data: Buffer;
+}
+
+/** Reads a (non-zip64, single-disk) zip through its central directory, verifying each entry. */
+function readZip(zip: Buffer): ReadEntry[] {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('no end of central directory record');
+  const count = zip.readUInt16LE(eocd + 10);
+  const directorySize = zip.readUInt32LE(eocd + 12);
+  let at = zip.readUInt32LE(eocd + 16);
+  if (at + directorySize !== eocd) throw new Error('central directory does not end at the end record');
+  const entries: ReadEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central header ${i}`);
+    const method = zip.readUInt16LE(at + 10);
+    const crc = zip.readUInt32LE(at + 16);
+    const compressedSize = zip.readUInt32LE(at + 20);
+    const size = zip.readUInt32LE(at + 24);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const localOffset = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    at += 46 + nameLength + extraLength + commentLength;
+
+    if (zip.readUInt32LE(localOffset) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
+    const localName = zip.toString('utf8', localOffset + 30, localOffset + 30 + zip.readUInt16LE(localOffset + 26));
+    if (localName !== name) throw new Error(`local header names ${localName}, central directory ${name}`);
+    const start = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+    const body = zip.subarray(start, start + compressedSize);
+    const data = method === 8 ? inflateRawSync(body) : method === 0 ? Buffer.from(body) : null;
+    if (!data) throw new Error(`${name}: unsupported method ${method}`);
+    if (data.length !== size) throw new Error(`${name}: size ${data.length}, header says ${size}`);
+    if (zlibCrc32(data) !== crc) throw new Error(`${name}: CRC mismatch`);
+    entries.push({ name, method, crc, data });
+  }
+  return entries;
+}
+
+describe('zip writer', () => {
+  it('computes the same CRC-32 as zlib', () => {
+    for (const data of [Buffer.alloc(0), Buffer.from('hello world'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))]) {
+      expect(crc32(data)).toBe(zlibCrc32(data));
+    }
+  });
+
+  it('writes a readable archive whose bytes depend only on the entries', () => {
+    const a = { name: 'functions/a.js', data: Buffer.from('module.exports = 1;\n'.repeat(50)) };
+    const b = { name: 'package.json', data: Buffer.from('{}') };
+    const zip = createZip([a, b]);
+    expect(createZip([b, a]).equals(zip)).toBe(true);
+    expect(readZip(zip).map((e) => [e.name, e.data.toString()])).toEqual([
+      [a.name, a.data.toString()],
+      [b.name, b.data.toString()],
+    ]);
+  });
+
+  it('refuses duplicate and escaping entry names', () => {
+    expect(() => createZip([{ name: 'x', data: Buffer.from('') }, { name: 'x', data: Buffer.from('') }])).toThrow(/duplicate/);
+    expect(() => createZip([{ name: '../x', data: Buffer.from('') }])).toThrow(/relative/);
+    expect(() => createZip([{ name: '/etc/x', data: Buffer.from('') }])).toThrow(/relative/);
+  });
+});
+
+describe('npm run package', () => {
+  let outDir: string;
+  let zip: Buffer;
+  let entries: ReadEntry[];
+  let names: string[];
+  let stdout: string;
+
+  beforeAll(() => {
+    outDir = mkdtempSync(path.join(tmpdir(), 'makemac-package-'));
+    const run = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'functions/package.ts', '--out-dir', outDir],
+      { cwd: ROOT, encoding: 'utf8', timeout: PACKAGING_TIMEOUT_MS },
+    );
+    if (run.status !== 0) throw new Error(`packaging failed (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`);
+    stdout = run.stdout;
+    zip = readFileSync(path.join(outDir, 'makemac.zip'));
+    entries = readZip(zip);
+    names = entries.map((e) => e.name);
+  }, PACKAGING_TIMEOUT_MS);
+
+  afterAll(() => {
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  const entry = (name: string) => {
+    const found = entries.find((e) => e.name === name);
+    if (!found) throw new Error(`${name} is not in the zip`);
+    return found.data;
+  };
+
+  it('prints the zip path and size', () => {
+    expect(stdout).toMatch(/makemac\.zip: \d+ bytes/);
+    expect(stdout).toContain(String(zip.length));
+  });
+
+  it('holds the compiled entry point, the compiled shared modules, package.json and the lock', () => {
+    expect(names).toContain('functions/reconcile.js');
+    expect(names).toContain('package.json');
+    expect(names).toContain('package-lock.json');
+    expect(names).toContain('shared/config/schema.js');
+    expect(names.filter((n) => n.startsWith('shared/')).length).toBeGreaterThan(5);
+  });
+
+  it('holds nothing else: no sources, tests, build tools or node_modules', () => {
+    const stray = names.filter(
+      (n) => !(n === 'package.json' || n === 'package-lock.json' || /^(functions|shared)\/[\w./-]+\.js$/.test(n)),
+    );
+    expect(stray).toEqual([]);
+    expect(names.filter((n) => /^test\/|node_modules|\.ts$|\.map$/.test(n))).toEqual([]);
+    expect(names).not.toContain('functions/package.js');
+    expect(names).not.toContain('functions/zip.js');
+    expect(names).toEqual([...names].sort());
+  });
+
+  it('ships package.json pointing at the entry, without scripts or bin, and the lock as is', () => {
+    const manifest = JSON.parse(entry('package.json').toString('utf8'));
+    const original = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(manifest.main).toBe('functions/reconcile.js');
+    expect(manifest.scripts).toBeUndefined();
+    expect(manifest.bin).toBeUndefined();
+    // npm ci in Cloud Build needs package.json and the lock to agree.
+    expect(manifest.dependencies).toEqual(original.dependencies);
+    expect(manifest.dependencies['@google-cloud/functions-framework']).toBeDefined();
+    expect(entry('package-lock.json').equals(readFileSync(path.join(ROOT, 'package-lock.json')))).toBe(true);
+  });
+
+  it('is CommonJS that registers the reconcile HTTP function when loaded', () => {
+    const extracted = path.join(outDir, 'extracted');
+    for (const { name, data } of entries) {
+      mkdirSync(path.dirname(path.join(extracted, name)), { recursive: true });
+      writeFileSync(path.join(extracted, name), data);
+    }
+    const probe = [
+      `require(${JSON.stringify(path.join(extracted, 'functions/reconcile.js'))});`,
+      `const { getFunction } = require('@google-cloud/functions-framework/testing');`,
+      `if (typeof getFunction('reconcile') !== 'function') { console.error('reconcile is not registered'); process.exit(1); }`,
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['-e', probe], {
+      cwd: extracted,
+      encoding: 'utf8',
+      timeout: 30_000,
+      // Dependencies come from the repository (Cloud Build installs them from the lock).
+      env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), METADATA_SERVER_DETECTION: 'none' },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('is reproducible: the same files give the same bytes, so terraform sees no change', () => {
+    expect(createZip(entries.map(({ name, data }) => ({ name, data }))).equals(zip)).toBe(true);
+  });
+});
