@@ -27,7 +27,16 @@ const vacate = (leaseId: string, reason: 'dead' | 'excess' = 'dead'): Action => 
   image: IMAGE_14,
   detail: 'test',
 });
-const renew = (leaseId: string): Action => ({ ...vacate(leaseId), kind: 'renew', reason: 'expiring', durationSeconds: 82_800 });
+const renew = (leaseId: string): Action => ({
+  kind: 'renew',
+  leaseId,
+  reason: 'expiring',
+  durationSeconds: 82_800,
+  swarmingHost: PUBLIC_HOST,
+  group: 'darwin-amd64-14',
+  image: IMAGE_14,
+  detail: 'test',
+});
 const create = (): Action => ({ kind: 'create', reason: 'deficit', swarmingHost: PUBLIC_HOST, group: 'darwin-amd64-14', image: IMAGE_14, detail: 'test' });
 
 function options(overrides: Partial<ExecutorOptions> = {}, policy: Record<string, unknown> = {}): ExecutorOptions {

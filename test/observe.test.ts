@@ -54,7 +54,7 @@ describe('observe', () => {
       [SECURITY_HOST, false],
     ]);
     expect(calls.counts).toEqual({ 'macservice.find': 1, 'swarming.ListBots': 2 });
-    expect(fleet.publicSwarming.requests[0]!.body.dimensions).toEqual([
+    expect((fleet.publicSwarming.requests[0]!.body as { dimensions: unknown }).dimensions).toEqual([
       { key: 'pool', value: PUBLIC_POOL },
       { key: 'os', value: 'Mac' },
     ]);
