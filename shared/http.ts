@@ -117,6 +117,18 @@ function tooLarge(endpoint: string, status: number, maxBytes: number): ApiError 
   });
 }
 
+/**
+ * Server text without anything shaped like key material, for error messages: PEM blocks (the
+ * bot cert and key) and long base64 runs (a key stored base64-encoded). Servers are not
+ * expected to echo secrets, but an error body is untrusted text. Hex runs (image SHA-256s)
+ * and ids with dashes are left alone.
+ */
+export function redactKeyMaterial(text: string): string {
+  return text
+    .replace(/-----BEGIN [^-]*-----[\s\S]*?(?:-----END [^-]*-----|$)/g, '[PEM redacted]')
+    .replace(/(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{40,}={0,2}/g, '[base64 redacted]');
+}
+
 /** A short, single-line excerpt of a response body for error messages. */
 export function excerpt(body: string, max = 200): string {
   const flat = body.replace(/\s+/g, ' ').trim();

@@ -2,8 +2,8 @@
 // answer validated. find and create answers may echo the bot cert and key in lease metadata,
 // so their bodies never reach an error message; see describeInvalid().
 import type { z } from 'zod';
-import type { Lease } from '../fleet';
-import { ApiError, excerpt, postJson, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
+import { METADATA, type Lease } from '../fleet';
+import { ApiError, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { LeaseFinder } from '../observe';
 import {
   createRequestBody,
@@ -37,6 +37,12 @@ export interface MacServiceClientOptions {
 const MAX_FIND_PAGES = 100;
 
 export class MacServiceClient implements LeaseFinder {
+  /**
+   * Leases whose vacate may have been applied unheard (a timeout, a cut connection). The retry
+   * of such a vacate finds the lease gone (404): that is the vacate's own doing, so it succeeded.
+   */
+  private readonly vacatesInDoubt = new Set<string>();
+
   constructor(private readonly options: MacServiceClientOptions) {}
 
   /** Every lease of the customer, of every project: unmanaged ones are filtered later. */
@@ -62,7 +68,9 @@ export class MacServiceClient implements LeaseFinder {
   }
 
   async create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }> {
-    const response = await this.call('create', createRequestBody(this.options.customer, request), createResponse);
+    // The bot cert and key just sent must not come back in an error, whatever shape they have.
+    const secrets = request.metadata.filter((m) => m.key === METADATA.cert || m.key === METADATA.key).map((m) => m.value);
+    const response = await this.call('create', createRequestBody(this.options.customer, request), createResponse, undefined, secrets);
     return { leaseId: response.pendingLease.leaseId, expiresAt: response.pendingLease.expires };
   }
 
@@ -73,10 +81,23 @@ export class MacServiceClient implements LeaseFinder {
   }
 
   async vacate(leaseId: string): Promise<void> {
-    await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, leaseId);
+    try {
+      await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, leaseId);
+    } catch (err) {
+      if (err instanceof ApiError && err.details.status === 404 && this.vacatesInDoubt.delete(leaseId)) return;
+      if (err instanceof ApiError && err.details.outcomeUnknown) this.vacatesInDoubt.add(leaseId);
+      throw err;
+    }
+    this.vacatesInDoubt.delete(leaseId);
   }
 
-  private async call<S extends z.ZodType>(verb: MacServiceVerb, body: string, schema: S, leaseId?: string): Promise<z.output<S>> {
+  private async call<S extends z.ZodType>(
+    verb: MacServiceVerb,
+    body: string,
+    schema: S,
+    leaseId?: string,
+    secrets: readonly string[] = [],
+  ): Promise<z.output<S>> {
     const endpoint = `macservice leases:${verb}`;
     const about = leaseId === undefined ? '' : ` (lease ${leaseId})`;
     const apiKey = await this.options.apiKey();
@@ -96,7 +117,7 @@ export class MacServiceClient implements LeaseFinder {
 
     if (response.status !== 200) {
       const retryable = response.status === 429 || response.status >= 500;
-      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(redact(response.body, apiKey))}`, {
+      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(redact(response.body, apiKey, secrets))}`, {
         endpoint,
         status: response.status,
         retryable,
@@ -137,10 +158,12 @@ function describeInvalid(error: z.ZodError): string {
 }
 
 /**
- * Error bodies are not expected to carry secrets, but they are server text: drop PEM blocks
- * (the bot cert and key) and the API key should a server or proxy ever echo them.
+ * Error bodies are not expected to carry secrets, but they are server text: drop the known
+ * secrets (the API key, a create's cert and key) should a server or proxy ever echo them,
+ * then anything else shaped like key material.
  */
-function redact(text: string, apiKey: string): string {
-  const withoutPem = text.replace(/-----BEGIN [^-]*-----[\s\S]*?(?:-----END [^-]*-----|$)/g, '[PEM redacted]');
-  return apiKey === '' ? withoutPem : withoutPem.split(apiKey).join('[API key redacted]');
+function redact(text: string, apiKey: string, secrets: readonly string[]): string {
+  let redacted = apiKey === '' ? text : text.split(apiKey).join('[API key redacted]');
+  for (const secret of secrets) if (secret !== '') redacted = redacted.split(secret).join('[secret redacted]');
+  return redactKeyMaterial(redacted);
 }

@@ -3,7 +3,7 @@
 import { GoogleAuth } from 'google-auth-library';
 import { isLoopbackUrl } from '../config/schema';
 import type { Bot } from '../fleet';
-import { ApiError, excerpt, postJson, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
+import { ApiError, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { BotLister } from '../observe';
 import {
   botInfoListResponse,
@@ -149,8 +149,9 @@ export class SwarmingClient implements BotLister {
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch (err) {
-      return this.fail(response, `response is not valid JSON (${excerpt((err as Error).message, 100)}): ${bodyText(response)}`, false);
+    } catch {
+      // Not the SyntaxError's text: V8 quotes the body around the error position, unredacted.
+      return this.fail(response, `response is not valid JSON (${text.length} chars): ${bodyText(response)}`, false);
     }
     const parsed = botInfoListResponse.safeParse(json);
     if (!parsed.success) {
@@ -178,7 +179,8 @@ export class SwarmingClient implements BotLister {
   }
 
   private fail(response: HttpResponse, message: string, retryable: boolean): never {
-    throw this.error(message, { status: response.status, retryable, retryAfterSeconds: retryAfterSeconds(response.headers) });
+    // Messages quote the server's text; should it ever echo key material, that stays out.
+    throw this.error(redactKeyMaterial(message), { status: response.status, retryable, retryAfterSeconds: retryAfterSeconds(response.headers) });
   }
 
   private error(message: string, details: { status?: number; retryable: boolean; retryAfterSeconds?: number }): ApiError {
