@@ -24,7 +24,7 @@ const USAGE = `usage:
       Run one reconcile pass. Config from --config, $MAKEMAC_CONFIG_FILE or $MAKEMAC_CONFIG.
   makemac demo
       Run passes against the built-in simulated fleet (what \`npm start\` does).
-  makemac simulate --scenario NAME [--days N] [--seed S] [--policy default|makemac] [--json] [--report FILE.html]
+  makemac simulate --scenario NAME|all [--days N] [--seed S] [--policy default|makemac|both] [--json] [--report FILE.html]
       Simulate days of a fleet on a virtual clock and report availability and cost.
   makemac bench
       Measure pass time, API calls and memory for fleets of 100, 1,000 and 10,000 leases.`;

@@ -38,7 +38,7 @@ export interface Observation {
   /** One entry per configured Swarming host, in config order. */
   hosts: HostObservation[];
   /** MacService bots whose lease is not among the customer's leases. */
-  strayBots: { host: string; botId: string; leaseId: string }[];
+  strayBots: { host: string; botId: string; leaseId: string; isDead: boolean }[];
   /** Bots whose id is not a MacService bot id of this customer (ignored). */
   unparsedBots: { host: string; botId: string }[];
 }
@@ -82,7 +82,29 @@ export async function observe(config: Config, sources: ObservationSources, now: 
     await Promise.allSettled(botReads);
     throw new ObservationError(`MacService leases:find failed: ${(err as Error).message}`);
   }
-  return joinFleet(config, leases, await Promise.all(botReads), now());
+  const observation = joinFleet(config, leases, await Promise.all(botReads), now());
+  const implausible = implausibleLeaseList(config, observation);
+  if (implausible !== null) throw new ObservationError(`MacService leases:find looks incomplete: ${implausible}`);
+  return observation;
+}
+
+/**
+ * A lease list with no lease of a host that should have some, while that host's Swarming
+ * lists live bots of leases missing from it, is more likely a MacService fault (an empty or
+ * cut-short answer) than real: acting on it would create a second fleet. A few such bots are
+ * normal (bots of leases vacated moments ago linger until Swarming marks them dead), so the
+ * check wants more than brakeMinimum of them.
+ */
+export function implausibleLeaseList(config: Config, observation: Observation): string | null {
+  for (const server of config.swarming) {
+    if (server.groups.every((group) => group.count === 0)) continue;
+    if (observation.leases.some((lease) => lease.managedHost === server.host)) continue;
+    const liveStrays = observation.strayBots.filter((bot) => bot.host === server.host && !bot.isDead).length;
+    if (liveStrays > config.policy.brakeMinimum) {
+      return `it holds no lease of ${server.host}, whose Swarming lists ${liveStrays} live bots of leases missing from it`;
+    }
+  }
+  return null;
 }
 
 export interface HostBotRead {
@@ -114,7 +136,7 @@ export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[],
       macBotsByHost.set(read.host, (macBotsByHost.get(read.host) ?? 0) + 1);
       const lease = byLeaseId.get(parsed.leaseId);
       if (!lease) {
-        strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId });
+        strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId, isDead: bot.isDead });
         continue;
       }
       // A bot on the lease's own host wins over one that connected elsewhere.

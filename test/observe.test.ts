@@ -78,7 +78,7 @@ describe('observe', () => {
       'linux-amd64--1234.example.com',
     ]);
     expect(observation.strayBots).toEqual([
-      { host: PUBLIC_HOST, botId: 'darwin-amd64-14--cccccccc-0000-4000-8000-000000000000.golang.c3.macservice.goog', leaseId: 'cccccccc-0000-4000-8000-000000000000' },
+      { host: PUBLIC_HOST, botId: 'darwin-amd64-14--cccccccc-0000-4000-8000-000000000000.golang.c3.macservice.goog', leaseId: 'cccccccc-0000-4000-8000-000000000000', isDead: false },
     ]);
   });
 
@@ -122,6 +122,23 @@ describe('observe', () => {
     fleet.macService.inject('find', { kind: 'status', status: 500 });
     await expect(observeFleet()).rejects.toThrow(ObservationError);
     await expect(observeFleet()).rejects.toThrow(/MacService leases:find failed: macservice leases:find: HTTP 500/);
+  });
+
+  it('refuses a lease list that holds none of a host’s leases while its Swarming lists their live bots', async () => {
+    const leases = Array.from({ length: 4 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    leases.forEach((lease) => fleet.addBotFor(lease));
+    fleet.macService.inject('find', { kind: 'garbage', body: '{}' });
+    await expect(observeFleet()).rejects.toThrow(
+      `MacService leases:find looks incomplete: it holds no lease of ${PUBLIC_HOST}, whose Swarming lists 4 live bots of leases missing from it`,
+    );
+  });
+
+  it('accepts a few live bots without a lease: bots of leases vacated moments ago linger', async () => {
+    const leases = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    leases.forEach((lease) => fleet.addBotFor(lease));
+    leases.forEach((lease) => fleet.world.leases.delete(lease.leaseId));
+    const { observation } = await observeFleet();
+    expect(observation.strayBots).toHaveLength(3);
   });
 
   it('collapses a lease id listed twice to one lease', async () => {
