@@ -1,5 +1,7 @@
 // The fleet's vocabulary: leases and bots as makemac sees them, and the pure rules that
 // join them (bot id ↔ lease id), tell ownership (the projectName tag) and age.
+import { parseTimestamp } from './timestamp';
+
 
 /** Lease durations on the wire. The 24h/23h pair is what makes the age rule below work. */
 export const CREATE_DURATION_SECONDS = 86_400;
@@ -81,8 +83,8 @@ const HOUR_MS = 3_600_000;
 export function leaseAgeMs(lease: Lease, now: number): number | null {
   const stamp = lease.metadata[METADATA.created];
   if (stamp !== undefined) {
-    const created = Date.parse(stamp);
-    if (!Number.isNaN(created)) return Math.max(0, now - created);
+    const created = parseTimestamp(stamp);
+    if (created !== null) return Math.max(0, now - created);
   }
   if (lease.expiresAt !== null && lease.expiresAt - now > RENEW_DURATION_SECONDS * 1000) {
     return Math.max(0, now - (lease.expiresAt - CREATE_DURATION_SECONDS * 1000));

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, CallCounter } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
-import { parseTimestamp } from '../shared/macservice/wire';
+import { parseTimestamp } from '../shared/timestamp';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
 import { World } from '../shared/sim/world';
 

@@ -5,7 +5,8 @@ import { ApiError, CallCounter } from '../shared/http';
 import { startSwarmingFake, type SwarmingFake, type SwarmingFault } from '../shared/sim/swarming-fake';
 import { macBotDimensions, World } from '../shared/sim/world';
 import { encodeGrpcTimeout, SwarmingClient, type SwarmingClientOptions } from '../shared/swarming/client';
-import { grpcCodeName, httpStatusForCode, parseTimestamp } from '../shared/swarming/wire';
+import { grpcCodeName, httpStatusForCode } from '../shared/swarming/wire';
+import { parseTimestamp } from '../shared/timestamp';
 
 const HOST = 'chromium-swarm.appspot.com';
 const POOL = 'luci.golang.shared-workers';

@@ -6,12 +6,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Bot, Lease } from '../shared/fleet';
 import { ApiError, DEFAULT_MAX_RESPONSE_BYTES, postJson } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
-import { findResponse, parseTimestamp as parseMacServiceTimestamp } from '../shared/macservice/wire';
+import { findResponse } from '../shared/macservice/wire';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
 import { startSwarmingFake, type SwarmingFake } from '../shared/sim/swarming-fake';
 import { World } from '../shared/sim/world';
 import { SwarmingClient } from '../shared/swarming/client';
-import { botInfoListResponse, parseTimestamp as parseSwarmingTimestamp, XSSI_PREFIX } from '../shared/swarming/wire';
+import { botInfoListResponse, XSSI_PREFIX } from '../shared/swarming/wire';
+import { parseTimestamp } from '../shared/timestamp';
 import { IMAGE_14, PUBLIC_HOST, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { mutationsOf, requestsOf, runFleetPass } from './support/pass-harness';
 import { answer, startRawServer, type RawServer } from './support/raw-server';
@@ -146,8 +147,7 @@ describe('RFC 3339 timestamps from either API', () => {
         (ms, digits, subMs, offset) => {
           const text = rfc3339(ms, digits, subMs, offset);
           const expected = truncatedTo(ms, digits);
-          expect(parseMacServiceTimestamp(text), text).toBe(expected);
-          expect(parseSwarmingTimestamp(text), text).toBe(expected);
+          expect(parseTimestamp(text), text).toBe(expected);
         },
       ),
       { numRuns: 500 },
@@ -157,24 +157,20 @@ describe('RFC 3339 timestamps from either API', () => {
   it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])('parse %i fractional digits at a fixed instant', (digits) => {
     const text = `2026-08-02T10:00:00${digits ? `.${'123456789'.slice(0, digits)}` : ''}Z`;
     const expected = Date.parse('2026-08-02T10:00:00Z') + Number('123'.slice(0, digits).padEnd(3, '0'));
-    expect(parseMacServiceTimestamp(text)).toBe(expected);
-    expect(parseSwarmingTimestamp(text)).toBe(expected);
-    expect(parseMacServiceTimestamp(text.replace('Z', '-07:30'))).toBe(expected + 7.5 * HOUR);
-    expect(parseSwarmingTimestamp(text.replace('Z', '+05:45'))).toBe(expected - 5.75 * HOUR);
+    expect(parseTimestamp(text)).toBe(expected);
+    expect(parseTimestamp(text.replace('Z', '-07:30'))).toBe(expected + 7.5 * HOUR);
+    expect(parseTimestamp(text.replace('Z', '+05:45'))).toBe(expected - 5.75 * HOUR);
   });
 
   it.each(INVALID_TIMESTAMPS)('reject %j', (text) => {
-    expect(parseMacServiceTimestamp(text)).toBeNull();
-    expect(parseSwarmingTimestamp(text)).toBeNull();
+    expect(parseTimestamp(text)).toBeNull();
   });
 
   it('never throw on arbitrary text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (text) => {
-        const a = parseMacServiceTimestamp(text);
-        const b = parseSwarmingTimestamp(text);
-        expect(a === null || Number.isFinite(a)).toBe(true);
-        expect(b === null || Number.isFinite(b)).toBe(true);
+        const parsed = parseTimestamp(text);
+        expect(parsed === null || Number.isFinite(parsed)).toBe(true);
       }),
       { numRuns: 300 },
     );

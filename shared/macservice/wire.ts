@@ -3,45 +3,7 @@
 // exception Go also made: a timestamp that is present but unparsable fails the whole response.
 import { z } from 'zod';
 import type { Lease } from '../fleet';
-
-// ---- Timestamps -------------------------------------------------------------------------------
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * Epoch ms of an RFC 3339 timestamp as Go's time.Parse(time.RFC3339) reads it: 0–9 fractional
- * digits (truncated to ms), `Z` or a ±hh:mm offset, fields range-checked. null when invalid.
- * Not Date.parse: its acceptance of 9-digit fractions is V8 behaviour, and it takes non-RFC forms.
- */
-export function parseTimestamp(text: string): number | null {
-  const m = RFC3339.exec(text);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
-  let offsetMinutes = 0;
-  if (m[8] !== 'Z') {
-    const offsetHours = Number(m[10]);
-    const offsetMins = Number(m[11]);
-    if (offsetHours > 23 || offsetMins > 59) return null;
-    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
-  }
-  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, Number((m[7] ?? '').padEnd(3, '0').slice(0, 3))));
-  date.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999.
-  return date.getTime() - offsetMinutes * 60_000;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** 0 for a month outside 1–12, so every day is out of range. */
-function daysInMonth(year: number, month: number): number {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
-}
-
-/** RFC 3339 in UTC as protojson prints it: whole seconds bare, else milliseconds (`.500Z`, never `.5Z`). */
-export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
-}
+import { parseTimestamp } from '../timestamp';
 
 /** proto3 JSON Duration, e.g. "86400s". */
 function formatDuration(seconds: number): string {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { formatTimestamp } from '../macservice/wire';
+import { formatTimestamp } from '../timestamp';
 import type { World, WorldLease } from './world';
 
 export type MacServiceFakeVerb = 'find' | 'create' | 'renew' | 'vacate';

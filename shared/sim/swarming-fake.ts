@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { compareStrings } from '../fleet';
 import { GRPC_CODE, httpStatusForCode, LIST_BOTS_PATH, protoJsonObject, withDefault, XSSI_PREFIX } from '../swarming/wire';
 import type { World, WorldBot } from './world';
+import { formatTimestamp } from '../timestamp';
 
 export const DEATH_TIMEOUT_SECONDS = 600;
 const SERVER_DEFAULT_LIMIT = 100;
@@ -435,14 +436,6 @@ function withoutDefaults(fields: Record<string, unknown>): object {
   return Object.fromEntries(
     Object.entries(fields).filter(([, value]) => value !== false && value !== '' && value !== 0 && !(Array.isArray(value) && value.length === 0)),
   );
-}
-
-/**
- * protojson's Timestamp: UTC, 9 fractional digits with trailing groups of `000` dropped, so
- * 0, 3, 6 or 9 digits. The world keeps milliseconds, so this prints 0 or 3.
- */
-function formatTimestamp(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace('.000Z', 'Z');
 }
 
 function sendSuccess(res: http.ServerResponse, message: object): void {

@@ -3,6 +3,7 @@
 // server read this file, so they cannot disagree about a name or a code.
 import { z } from 'zod';
 import type { Bot } from '../fleet';
+import { parseTimestamp } from '../timestamp';
 
 /** pRPC puts every method at `/prpc/<package.Service>/<Method>`. */
 export const LIST_BOTS_PATH = '/prpc/swarming.v2.Bots/ListBots';
@@ -67,26 +68,6 @@ export function grpcCodeName(code: number): string {
 export function httpStatusForCode(code: number): number {
   const name = NAME_BY_CODE.get(code);
   return name === undefined ? 500 : HTTP_STATUS[name];
-}
-
-// RFC 3339 as Go's time.RFC3339Nano parser takes it: 0–9 fractional digits, `Z` or an offset.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-
-/** Epoch ms (sub-millisecond digits truncated), or null when `text` is not a valid RFC 3339 time. */
-export function parseTimestamp(text: string): number | null {
-  const match = RFC3339.exec(text);
-  if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const [sign, offsetHours, offsetMinutes] = [match[8], Number(match[9] ?? 0), Number(match[10] ?? 0)];
-  if (year < 1 || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
-  const date = new Date(0);
-  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999.
-  date.setUTCFullYear(year, month - 1, day);
-  // Date rolls 2026-02-30 over to March; a changed month or day means the date does not exist.
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
-  date.setUTCHours(hour, minute, second, Number((match[7] ?? '').padEnd(3, '0').slice(0, 3)));
-  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === '-' ? -1 : 1);
-  return date.getTime() - offsetMs;
 }
 
 /**
