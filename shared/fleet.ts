@@ -2,7 +2,6 @@
 // join them (bot id ↔ lease id), tell ownership (the projectName tag) and age.
 import { parseTimestamp } from './timestamp';
 
-
 /** Lease durations on the wire. The 24h/23h pair is what makes the age rule below work. */
 export const CREATE_DURATION_SECONDS = 86_400;
 export const RENEW_DURATION_SECONDS = 82_800;
