@@ -8,20 +8,17 @@ process.env.GOOGLE_CLOUD_PROJECT ??= 'makemac-bench';
 import { parseArgs } from 'node:util';
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
-import type { Config } from '../shared/config/schema';
 import { managedProjectName, METADATA } from '../shared/fleet';
 import { CallCounter } from '../shared/http';
 import type { Logger } from '../shared/log';
-import type { Observation } from '../shared/observe';
-import { runPass, type PassResult } from '../shared/pass';
-import type { Plan } from '../shared/plan/types';
+import { runPass, type PassOptions, type PassResult } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
-import { HOUR_MS, MINUTE_MS, macOsVersion, rngStream } from '../shared/sim/fleet-model';
+import { botDimensions, HOUR_MS, MINUTE_MS, rngStream } from '../shared/sim/fleet-model';
 import { startMacServiceFake } from '../shared/sim/macservice-fake';
 import { makemacPlan } from '../shared/sim/makemac-policy';
 import { BASE_GROUPS, POOLS } from '../shared/sim/scenarios';
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
-import { macBotDimensions, World } from '../shared/sim/world';
+import { World } from '../shared/sim/world';
 import type { CliIo } from './cli';
 
 const USAGE = `usage: makemac bench [--sizes 100,1000,10000] [--latency-ms 5]
@@ -33,9 +30,7 @@ const CERT = '-----BEGIN CERTIFICATE-----\nYmVuY2ggY2VydA==\n-----END CERTIFICAT
 const KEY = '-----BEGIN PRIVATE KEY-----\nYmVuY2gga2V5\n-----END PRIVATE KEY-----\n';
 
 /** Shares of a fleet needing action in a typical pass (besides the renewals the expiry spread brings). */
-export const ACTION_SHARES = { dead: 0.01, missing: 0.005, quarantined: 0.005, deficit: 0.01, busy: 0.4 } as const;
-
-type Planner = (config: Config, observation: Observation, now: number) => Plan;
+const ACTION_SHARES = { dead: 0.01, missing: 0.005, quarantined: 0.005, deficit: 0.01, busy: 0.4 } as const;
 
 interface BenchGroup {
   host: string;
@@ -98,7 +93,7 @@ function buildWorld(size: number, steady: boolean): { world: World; groups: Benc
         taskId: busy ? `6c${serial.toString(16).padStart(12, '0')}10` : '',
         firstSeenAt: createdAt + 10 * MINUTE_MS,
         lastSeenAt: dead ? now - 2 * HOUR_MS : now,
-        dimensions: macBotDimensions(POOLS[group.host]!, macOsVersion(group.hostname), group.hostname.includes('arm64') ? 'arm64' : 'x86-64'),
+        dimensions: botDimensions(POOLS[group.host]!, group.hostname),
       });
     }
   }
@@ -115,7 +110,7 @@ interface PassMeasure {
 }
 
 /** One full pass over a fresh copy of the fleet, against fakes that delay every call. */
-async function measurePass(size: number, steady: boolean, concurrency: number, latencyMs: number, planner?: Planner): Promise<PassMeasure> {
+async function measurePass(size: number, steady: boolean, concurrency: number, latencyMs: number, planner?: PassOptions['planner']): Promise<PassMeasure> {
   const { world, groups } = buildWorld(size, steady);
   const macService = await startMacServiceFake({ world, apiKey: API_KEY });
   const hosts = [...new Set(groups.map((g) => g.host))];
@@ -149,7 +144,7 @@ async function measurePass(size: number, steady: boolean, concurrency: number, l
       secrets,
       logger,
       calls,
-      ...(planner ? { planner } : {}),
+      planner,
     });
     const wallMs = performance.now() - started;
     const byKind: Record<string, number> = {};

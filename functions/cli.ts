@@ -9,15 +9,15 @@ import { ConfigError, loadConfig } from '../shared/config/load';
 import { decisionRecord } from '../shared/decision-record';
 import { CallCounter } from '../shared/http';
 import { JsonLogger, TextLogger, type Logger } from '../shared/log';
-import { runPass } from '../shared/pass';
+import { isDryRun, newPassId, runPass } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 import { benchCommand } from './bench';
 import { runDemo } from './demo';
 import { simulateCommand } from './simulate';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 const USAGE = `usage:
   makemac reconcile [--config FILE] [--dry-run] [--plan-out FILE] [--log-format json|text]
@@ -98,10 +98,11 @@ async function reconcile(args: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
 
-  const dryRun = flags['dry-run'] || config.dryRun;
-  const passId = crypto.randomUUID().slice(0, 8);
+  const passId = newPassId();
   const logger: Logger =
-    format === 'json' ? new JsonLogger(io.stdout as never, { passId, dryRun }) : new TextLogger(io.stdout as never);
+    format === 'json'
+      ? new JsonLogger(io.stdout as never, { passId, dryRun: isDryRun(config, flags['dry-run']) })
+      : new TextLogger(io.stdout as never);
   const secrets = new SecretResolver({ env: io.env });
   const calls = new CallCounter();
   try {

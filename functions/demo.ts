@@ -12,7 +12,7 @@ import { CallCounter } from '../shared/http';
 import { TextLogger, type Logger } from '../shared/log';
 import { runPass, type PassResult } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
-import { FleetModel, MINUTE_MS, QUIET_DYNAMICS, VirtualClock } from '../shared/sim/fleet-model';
+import { FleetModel, HOUR_MS, MINUTE_MS, QUIET_DYNAMICS, VirtualClock } from '../shared/sim/fleet-model';
 import { startMacServiceFake, type MacServiceFakeRequest } from '../shared/sim/macservice-fake';
 import { IMAGES, POOLS, PUBLIC_HOST, SECURITY_HOST } from '../shared/sim/scenarios';
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
@@ -48,7 +48,7 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
   const world = new World({ now: () => clock.now });
   // Nothing random: every VM boots in 8 minutes and no bot fails during the demo.
   const model = new FleetModel({ world, clock, seed: 1, dynamics: { ...QUIET_DYNAMICS, bootMedianMs: 8 * MINUTE_MS }, pools: POOLS });
-  const macService = await startMacServiceFake({ world, apiKey: API_KEY });
+  const macService = await startMacServiceFake({ world, apiKey: API_KEY, newLeaseId: () => model.newLeaseId() });
   const publicSwarming = await startSwarmingFake({ world, host: PUBLIC_HOST });
   const securitySwarming = await startSwarmingFake({ world, host: SECURITY_HOST });
   model.attach(macService);
@@ -99,6 +99,8 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
       const text = new TextLogger(io.stdout as never);
       // The per-group sentences are replaced by the fleet table below.
       const logger: Logger = { write: (entry) => entry.fields.event !== 'group.status' && text.write(entry) };
+      // Between passes the clock jumps; during one it runs at real speed, so durations are real.
+      const passStartedAt = performance.now();
       const result = await runPass({
         config,
         clients,
@@ -106,10 +108,8 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
         logger,
         calls,
         passId: `demo-${passes}`,
-        now: () => clock.now,
-        sleep: async (ms) => {
-          clock.now += ms;
-        },
+        now: () => clock.now + Math.round(performance.now() - passStartedAt),
+        sleep: clock.sleep,
       });
       out();
       for (const line of fleetTable(result)) out(line);
@@ -146,13 +146,13 @@ function seedDemoFleet(model: FleetModel): { story: string[]; unmanagedLeaseId: 
   const now = model.clock.now;
   const story: string[] = [];
   const lease = (host: string, hostname: string, image: string, opts: { ageHours: number; expiresInHours?: number; legacy?: boolean; project?: string }) => {
-    const createdAt = now - opts.ageHours * 3_600_000;
+    const createdAt = now - opts.ageHours * HOUR_MS;
     return model.world.addLease({
       leaseId: model.newLeaseId(),
       projectName: opts.project ?? managedProjectName(host),
       image,
       createdAt,
-      expiresAt: now + (opts.expiresInHours ?? 23) * 3_600_000,
+      expiresAt: now + (opts.expiresInHours ?? 23) * HOUR_MS,
       metadata: [
         { key: METADATA.swarming, value: host },
         { key: METADATA.hostname, value: hostname },
@@ -166,17 +166,17 @@ function seedDemoFleet(model: FleetModel): { story: string[]; unmanagedLeaseId: 
   const short = (l: WorldLease) => l.leaseId.slice(0, 8);
 
   // darwin-amd64-14 (count 3): one healthy, one from the Go makemac about to need renewal, one dead.
-  model.track(lease(PUBLIC_HOST, 'darwin-amd64-14', IMAGES.amd64_14, { ageHours: 30 }), now - 30 * 3_600_000);
+  model.track(lease(PUBLIC_HOST, 'darwin-amd64-14', IMAGES.amd64_14, { ageHours: 30 }), now - 30 * HOUR_MS);
   const legacy = lease(PUBLIC_HOST, 'darwin-amd64-14', IMAGES.amd64_14, { ageHours: 50, expiresInHours: 20, legacy: true });
   model.track(legacy, booted(legacy));
   story.push(`darwin-amd64-14: lease ${short(legacy)} was made by the Go makemac (no creation stamp) and expires in 20h: adopted and renewed.`);
   const dead = lease(PUBLIC_HOST, 'darwin-amd64-14', IMAGES.amd64_14, { ageHours: 40 });
   model.track(dead, booted(dead));
-  model.silence(dead.leaseId, now - 2 * 3_600_000);
+  model.silence(dead.leaseId, now - 2 * HOUR_MS);
   story.push(`darwin-amd64-14: lease ${short(dead)}'s bot has been dead for 2h: vacated and replaced.`);
 
   // darwin-arm64-15 (count 2): the operator moved it to a new image; one lease still runs the old one, busy.
-  model.track(lease(PUBLIC_HOST, 'darwin-arm64-15', IMAGES.arm64_15, { ageHours: 5 }), now - 5 * 3_600_000 + 8 * MINUTE_MS);
+  model.track(lease(PUBLIC_HOST, 'darwin-arm64-15', IMAGES.arm64_15, { ageHours: 5 }), now - 5 * HOUR_MS + 8 * MINUTE_MS);
   const outdated = lease(PUBLIC_HOST, 'darwin-arm64-15', OLD_ARM64_15, { ageHours: 70 });
   model.track(outdated, booted(outdated), {
     bot: { taskId: '6b1f2c3d4e5f6010', taskName: 'go-darwin-arm64-15 gotip' },
@@ -188,7 +188,7 @@ function seedDemoFleet(model: FleetModel): { story: string[]; unmanagedLeaseId: 
   story.push('darwin-arm64-26: just added to the config with count 1: a lease is created.');
 
   // chrome-swarming darwin-arm64-15-security (count 2): one healthy, one whose VM never came up.
-  model.track(lease(SECURITY_HOST, 'darwin-arm64-15-security', IMAGES.arm64_15, { ageHours: 12 }), now - 12 * 3_600_000 + 8 * MINUTE_MS);
+  model.track(lease(SECURITY_HOST, 'darwin-arm64-15-security', IMAGES.arm64_15, { ageHours: 12 }), now - 12 * HOUR_MS + 8 * MINUTE_MS);
   const neverBooted = lease(SECURITY_HOST, 'darwin-arm64-15-security', IMAGES.arm64_15, { ageHours: 3 });
   model.track(neverBooted, null);
   story.push(`darwin-arm64-15-security: lease ${short(neverBooted)} was created 3h ago and its bot never connected: vacated as missing and replaced.`);

@@ -13,20 +13,20 @@ import ts from 'typescript';
 import { createZip, type ZipEntry } from './zip';
 
 /** The deployed entry point; package.json's `main` and the function's `entry_point` live here. */
-export const ENTRY = 'functions/reconcile.js';
+const ENTRY = 'functions/reconcile.js';
 /** Compiled source trees. test/ is never shipped. */
 const SOURCE_DIRS = ['functions', 'shared'];
 /** Build tools, not part of the function. */
 const BUILD_ONLY = new Set(['functions/package.ts', 'functions/zip.ts']);
 
-export interface PackageResult {
+interface PackageResult {
   zipPath: string;
   stagingDir: string;
   bytes: number;
   files: string[];
 }
 
-export function packageFunction(root: string, outDir: string): PackageResult {
+function packageFunction(root: string, outDir: string): PackageResult {
   const stagingDir = path.join(outDir, 'function');
   rmSync(stagingDir, { recursive: true, force: true });
   mkdirSync(stagingDir, { recursive: true });
@@ -130,7 +130,7 @@ function toPosix(file: string): string {
   return file.split(path.sep).join('/');
 }
 
-export function main(argv: readonly string[]): number {
+function main(argv: readonly string[]): number {
   const root = path.resolve(__dirname, '..');
   let outDir = path.join(root, 'build');
   for (let i = 0; i < argv.length; i++) {

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../shared/config/load';
 import type { Config } from '../shared/config/schema';
 import { CallCounter } from '../shared/http';
 import { JsonLogger } from '../shared/log';
-import { runPass, type PassClients } from '../shared/pass';
+import { isDryRun, newPassId, runPass, type PassClients } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 
 interface Instance {
@@ -52,11 +52,11 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     return;
   }
   const forceDryRun = ['1', 'true'].includes(String(req.query.dryRun ?? ''));
-  const passId = crypto.randomUUID().slice(0, 8);
+  const passId = newPassId();
   const trace = traceOf(req.get('x-cloud-trace-context'), process.env.GOOGLE_CLOUD_PROJECT);
   const logger = new JsonLogger(process.stdout, {
     passId,
-    dryRun: forceDryRun || current.config.dryRun,
+    dryRun: isDryRun(current.config, forceDryRun),
     ...(trace ? { trace } : {}),
   });
   const { summary } = await runPass({ ...current, logger, passId, forceDryRun });

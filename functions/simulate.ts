@@ -10,17 +10,17 @@ import { SCENARIO_NAMES } from '../shared/sim/scenarios';
 import { POLICY_NAMES, simulatePolicies, type PolicyName, type SimulationResult } from '../shared/sim/simulator';
 import type { CliIo } from './cli';
 
+const MAX_DAYS = 30;
+
 const USAGE = `usage: makemac simulate --scenario NAME [--days N] [--seed S] [--policy default|makemac|both] [--json] [--report FILE.html]
   --scenario  one of ${SCENARIO_NAMES.join(', ')}, or all
-  --days      virtual days to run, more than 0 and at most 30 (default 2)
+  --days      virtual days to run, more than 0 and at most ${MAX_DAYS} (default 2)
   --seed      whole number seeding every random draw (default 1); the same seed gives the same numbers
   --policy    default (makemac's planner), makemac (Go makemac emulated) or both (default)
   --json      print JSON instead of the table
   --report    also write a self-contained HTML report with charts to FILE.html`;
 
-export const MAX_DAYS = 30;
-
-export interface SimulateArgs {
+interface SimulateArgs {
   scenarios: string[];
   days: number;
   seed: number;
@@ -30,7 +30,7 @@ export interface SimulateArgs {
 }
 
 /** Parses and checks the arguments; a string is the usage error to print. */
-export function parseSimulateArgs(args: string[]): SimulateArgs | string {
+function parseSimulateArgs(args: string[]): SimulateArgs | string {
   let values;
   try {
     values = parseArgs({

@@ -10,14 +10,16 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
 }
 
+/** Readable, rounded to the unit shown: "850ms", "42s", "7m", "3h", "19h5m". */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(ms);
-  if (rest < 1_000) return `${sign}${rest}ms`;
-  if (rest < 60_000) return `${sign}${Math.round(rest / 1_000)}s`;
-  const hours = Math.floor(rest / 3_600_000);
-  rest -= hours * 3_600_000;
-  const minutes = Math.round(rest / 60_000);
+  const abs = Math.abs(ms);
+  if (abs < 999.5) return `${sign}${Math.round(abs)}ms`;
+  // Round before splitting into units, or 59.6s would print as "60s" and 19h59m59s as "19h60m".
+  if (abs < 59_500) return `${sign}${Math.round(abs / 1_000)}s`;
+  const totalMinutes = Math.round(abs / 60_000);
+  const hours = Math.floor(totalMinutes / 60);
+  const minutes = totalMinutes % 60;
   if (hours === 0) return `${sign}${minutes}m`;
   return minutes === 0 ? `${sign}${hours}h` : `${sign}${hours}h${minutes}m`;
 }

@@ -15,7 +15,7 @@ export const METADATA = {
   created: 'makemac.created',
 } as const;
 
-export const MANAGED_PROJECT_PREFIX = 'makemac/';
+const MANAGED_PROJECT_PREFIX = 'makemac/';
 
 export interface Lease {
   leaseId: string;

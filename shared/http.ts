@@ -1,5 +1,6 @@
 // The one place makemac sends HTTP. Both API clients go through postJson so timeouts,
 // body-size caps and the error shape are the same everywhere.
+import type { z } from 'zod';
 
 /** A failed API call. `message` is safe to log: it never holds request headers or lease metadata. */
 export class ApiError extends Error {
@@ -127,6 +128,16 @@ export function redactKeyMaterial(text: string): string {
   return text
     .replace(/-----BEGIN [^-]*-----[\s\S]*?(?:-----END [^-]*-----|$)/g, '[PEM redacted]')
     .replace(/(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{40,}={0,2}/g, '[base64 redacted]');
+}
+
+/**
+ * Why a response failed its schema: the first three issues by path, never the values, which may
+ * be metadata secrets. `root` names the path of the whole body.
+ */
+export function describeInvalid(error: z.ZodError, root: string): string {
+  const issues = error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || root}: ${issue.message}`);
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return `${issues.join('; ')}${more}`;
 }
 
 /** A short, single-line excerpt of a response body for error messages. */

@@ -13,7 +13,7 @@ export function actionEntry(result: Outcome): LogEntry {
     action.kind === 'create'
       ? `a ${action.group} lease on ${action.swarmingHost}${lease ? ` (${lease})` : ''}`
       : `lease ${action.leaseId} (${action.group ?? 'no group'} on ${action.swarmingHost})`;
-  const verb = { create: 'create', renew: 'renew', vacate: 'vacate' }[action.kind];
+  const verb = action.kind;
   const sentence = {
     ok: `${capitalize(pastTense(verb))} ${subject}: ${action.detail}.`,
     'dry-run': `Would ${verb} ${subject} (dry run): ${action.detail}.`,
@@ -123,7 +123,7 @@ export function passSummaryEntry(summary: PassSummary): LogEntry {
     severity: summary.outcome === 'ok' ? 'INFO' : 'ERROR',
     message:
       `${verdict}${summary.dryRun ? ' [dry run]' : ''} in ${formatDuration(summary.durationMs)}: ` +
-      `${actions.planned} actions (${actions.ok} ok, ${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
+      `${actions.planned} action${actions.planned === 1 ? '' : 's'} (${actions.ok} ok, ${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
       `${actions.deferred} deferred, ${actions.refused} refused; ${expiry}.`,
     fields: {
       event: 'pass.summary',

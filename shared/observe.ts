@@ -95,7 +95,7 @@ export async function observe(config: Config, sources: ObservationSources, now: 
  * normal (bots of leases vacated moments ago linger until Swarming marks them dead), so the
  * check wants more than brakeMinimum of them.
  */
-export function implausibleLeaseList(config: Config, observation: Observation): string | null {
+function implausibleLeaseList(config: Config, observation: Observation): string | null {
   for (const server of config.swarming) {
     if (server.groups.every((group) => group.count === 0)) continue;
     if (observation.leases.some((lease) => lease.managedHost === server.host)) continue;

@@ -50,11 +50,21 @@ export interface PassResult {
   outcomes: Outcome[];
 }
 
+/** The id that ties one pass's log entries together. */
+export function newPassId(): string {
+  return randomUUID().slice(0, 8);
+}
+
+/** `--dry-run` and `?dryRun=1` can turn dry run on, never off. */
+export function isDryRun(config: Config, forceDryRun: boolean | undefined): boolean {
+  return forceDryRun === true || config.dryRun;
+}
+
 export async function runPass(options: PassOptions): Promise<PassResult> {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
-  const passId = options.passId ?? randomUUID().slice(0, 8);
-  const dryRun = options.forceDryRun === true || config.dryRun;
+  const passId = options.passId ?? newPassId();
+  const dryRun = isDryRun(config, options.forceDryRun);
   const startedAt = now();
   // The counter may live as long as the clients (a function instance); count this pass only.
   const callsBefore = { ...options.calls.counts };
@@ -65,8 +75,8 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
       deadlineAt,
       retryUnknownOutcome: true,
       now,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      random: options.random ?? Math.random,
+      sleep: options.sleep,
+      random: options.random,
     }).then((result) => {
       if (result.error) throw result.error;
       return result.value as T;
@@ -122,8 +132,8 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     dryRun,
     deadlineAt,
     now,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    ...(options.random ? { random: options.random } : {}),
+    sleep: options.sleep,
+    random: options.random,
     onOutcome: (outcome) => logger.write(actionEntry(outcome)),
     recheck: {
       find: () => options.clients.macService.find(),

@@ -121,11 +121,8 @@ describe('config', () => {
 
   it('reports invalid JSON by position without quoting the text', () => {
     expect(() => parseConfigText('{"macService": {"apiKey": "TOPSECRET', 'MAKEMAC_CONFIG')).toThrow(/^MAKEMAC_CONFIG: invalid JSON/);
-    try {
-      parseConfigText('{"apiKey": TOPSECRET}', 'MAKEMAC_CONFIG');
-    } catch (err) {
-      expect((err as Error).message).not.toContain('TOPSECRET');
-    }
+    // V8's own message here quotes the text: `Unexpected token 'T', ..."apiKey": TOPSECRET}" is not valid JSON`.
+    expect(() => parseConfigText('{"apiKey": TOPSECRET}', 'MAKEMAC_CONFIG')).toThrow(new ConfigError('MAKEMAC_CONFIG: invalid JSON'));
   });
 });
 

@@ -66,6 +66,14 @@ describe('MacService fake: leases:create', () => {
     expect(created).toEqual([stored]);
   });
 
+  it('names new leases with the newLeaseId option when given one (the simulator seeds it)', async () => {
+    await fake.close();
+    fake = await startMacServiceFake({ world, apiKey: API_KEY, newLeaseId: () => '0badc0de-0000-4000-a000-000000000001' });
+    const body = (await json(await post('create', SPEC_CREATE))) as { pendingLease: { leaseId: string } };
+    expect(body.pendingLease.leaseId).toBe('0badc0de-0000-4000-a000-000000000001');
+    expect([...world.leases.keys()]).toEqual(['0badc0de-0000-4000-a000-000000000001']);
+  });
+
   it('accepts fractional durations and prints milliseconds as protojson does', async () => {
     const request = JSON.parse(SPEC_CREATE) as { duration: string };
     request.duration = '1.5s';

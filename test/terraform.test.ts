@@ -15,7 +15,7 @@ const TERRAFORM_DIR = path.join(__dirname, '..', 'terraform');
 const EXAMPLE_TFVARS = path.join(TERRAFORM_DIR, 'terraform.tfvars.example');
 
 /** The log contract: fields the code writes on its JSON log lines (shared/log-events.ts). */
-export const LOG_FIELDS: ReadonlySet<string> = new Set([
+const LOG_FIELDS: ReadonlySet<string> = new Set([
   // every entry
   'severity', 'message', 'event', 'passId', 'dryRun',
   // lease.create | lease.renew | lease.vacate
@@ -29,7 +29,7 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   // pass.summary
   'failures', 'blindHosts', 'brakeEngaged', 'soonestExpiryHours', 'apiCalls', 'actions',
 ]);
-export const LOG_EVENTS: ReadonlySet<string> = new Set([
+const LOG_EVENTS: ReadonlySet<string> = new Set([
   'lease.create', 'lease.renew', 'lease.vacate', 'safety.brake', 'observe.error', 'group.status', 'pass.summary',
 ]);
 
@@ -75,10 +75,9 @@ function strings(value: Json): string[] {
 }
 
 /** The jsonPayload fields named in terraform/ (metric filters, extractors, alert and dashboard text). */
-export async function jsonPayloadFieldsInTerraform(dir = TERRAFORM_DIR): Promise<Set<string>> {
-  const parsed = await convertFiles(dir);
+function jsonPayloadFieldsInTerraform(): Set<string> {
   const fields = new Set<string>();
-  for (const text of strings(parsed)) for (const m of text.matchAll(/jsonPayload\.([A-Za-z_][A-Za-z0-9_]*)/g)) fields.add(m[1]!);
+  for (const text of strings(tf)) for (const m of text.matchAll(/jsonPayload\.([A-Za-z_][A-Za-z0-9_]*)/g)) fields.add(m[1]!);
   return fields;
 }
 
@@ -86,7 +85,7 @@ export async function jsonPayloadFieldsInTerraform(dir = TERRAFORM_DIR): Promise
  * The fleet variable → product config mapping of terraform/function.tf (local.product_config),
  * reimplemented: secrets become secret:PROJECT/NAME, policy knobs camelCase, nulls are omitted.
  */
-export function productConfigFromFleet(projectId: string, fleet: Json, dryRun: boolean): Json {
+function productConfigFromFleet(projectId: string, fleet: Json, dryRun: boolean): Json {
   const ref = (name: string) => `secret:${projectId}/${name}`;
   const compact = (object: Record<string, Json>) =>
     Object.fromEntries(Object.entries(object).filter(([, v]) => v !== null && v !== undefined));
@@ -355,8 +354,8 @@ describe.skipIf(!terraformBinary)('terraform console (real evaluation, no provid
 });
 
 describe('terraform: log-based metrics and alerts', () => {
-  it('names only jsonPayload fields and events the code emits', async () => {
-    const fields = await jsonPayloadFieldsInTerraform();
+  it('names only jsonPayload fields and events the code emits', () => {
+    const fields = jsonPayloadFieldsInTerraform();
     expect(fields.size).toBeGreaterThan(5);
     expect([...fields].filter((f) => !LOG_FIELDS.has(f))).toEqual([]);
     const events = new Set(strings(tf).flatMap((s) => [...s.matchAll(/jsonPayload\.event="([^"]+)"/g)].map((m) => m[1]!)));

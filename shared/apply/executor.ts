@@ -4,7 +4,7 @@
 import type { Config } from '../config/schema';
 import { CREATE_DURATION_SECONDS, METADATA, managedHost, managedProjectName, type Lease } from '../fleet';
 import type { CreateLeaseRequest } from '../macservice/wire';
-import { phaseOf, type Action, type ActionPhase, type CreateAction } from '../plan/types';
+import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
 import { withRetry } from './retry';
 
 export interface LeaseMutator {
@@ -47,13 +47,10 @@ export interface ExecutorOptions {
   /**
    * Re-reads the leases just before the creates. Two passes that overlap (a manual run
    * during a scheduled one) would both fill the same deficit; leases that appeared since the
-   * observation stand in for creates of their group. See leasesCreatedSince().
+   * observation stand in for creates of their group. See supersededCreates().
    */
   recheck?: { find: () => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
 }
-
-/** Health vacates free broken capacity first; replacement vacates wait until the creates and renewals are in. */
-export const PHASE_ORDER: readonly ActionPhase[] = ['health-vacate', 'create', 'renew', 'replace-vacate'];
 
 export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
@@ -116,8 +113,8 @@ async function runAction(action: Action, options: ExecutorOptions): Promise<Outc
     deadlineAt: options.deadlineAt,
     retryUnknownOutcome: action.kind !== 'create',
     now: options.now,
-    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    random: options.random ?? Math.random,
+    sleep: options.sleep,
+    random: options.random,
   });
   const durationMs = options.now() - started;
   if (result.error) {

@@ -9,8 +9,10 @@ export interface RetryOptions {
   /** A create must not be repeated when the server may already have made the lease. */
   retryUnknownOutcome: boolean;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
+  /** Default: a real timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1); default Math.random. */
+  random?: () => number;
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -24,6 +26,8 @@ export interface RetryResult<T> {
 export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions): Promise<RetryResult<T>> {
   const base = options.baseDelayMs ?? 500;
   const cap = options.maxDelayMs ?? 20_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
   let attempts = 0;
   for (;;) {
     attempts += 1;
@@ -32,13 +36,13 @@ export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (!shouldRetry(error, options) || attempts >= options.maxAttempts) return { error, attempts };
-      const backoff = options.random() * Math.min(cap, base * 2 ** (attempts - 1));
+      const backoff = random() * Math.min(cap, base * 2 ** (attempts - 1));
       const serverAsked = error instanceof ApiError ? (error.details.retryAfterSeconds ?? 0) * 1000 : 0;
       const delay = Math.max(backoff, serverAsked);
       if (options.now() + delay >= options.deadlineAt) {
         return { error: new Error(`${error.message} (no time left for attempt ${attempts + 1} before the pass deadline)`), attempts };
       }
-      await options.sleep(delay);
+      await sleep(delay);
     }
   }
 }

@@ -53,7 +53,7 @@ export function parseConfig(document: unknown, origin = 'config'): Config {
   throw new ConfigError(`${origin}: ${describeIssues(result.error.issues)}`);
 }
 
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue)}`).join('; ');
 }
 
@@ -69,7 +69,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(document)';
   return path
     .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from '../duration';
 
-export const DEFAULT_MACSERVICE_URL = 'https://macservice-pa.googleapis.com/v1alpha1/';
+const DEFAULT_MACSERVICE_URL = 'https://macservice-pa.googleapis.com/v1alpha1/';
 
 const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -41,7 +41,7 @@ const SECRET_FORMS = new RegExp(
   `^(?:${SECRET_NAME}|[a-z][a-z0-9-]{4,28}[a-z0-9]/${SECRET_NAME}|projects/[^/\\s]+/secrets/${SECRET_NAME}/versions/(?:latest|\\d+))$`,
 );
 
-export const secretRef = z
+const secretRef = z
   .string()
   .min(1, 'must not be empty')
   .superRefine((ref, ctx) => {
@@ -85,7 +85,7 @@ const hostname = z
   .regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a bot hostname prefix (lowercase letters, digits, "-" and ".")')
   .refine((name) => !name.includes('--'), 'must not contain "--" (it separates the prefix from the lease id)');
 
-export const groupSchema = z.strictObject({
+const groupSchema = z.strictObject({
   hostname,
   image,
   count: wholeNumber(),
@@ -93,7 +93,7 @@ export const groupSchema = z.strictObject({
   key: secretRef,
 });
 
-export const swarmingSchema = z
+const swarmingSchema = z
   .strictObject({
     host: z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com'),
     url: serviceUrl.optional(),

@@ -1,9 +1,9 @@
 // The MacService REST client (api-wire-spec §6): four POSTs, success only on HTTP 200, every
 // answer validated. find and create answers may echo the bot cert and key in lease metadata,
-// so their bodies never reach an error message; see describeInvalid().
+// so their bodies never reach an error message; see describeInvalid() in http.ts.
 import type { z } from 'zod';
 import { METADATA, type Lease } from '../fleet';
-import { ApiError, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
+import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { LeaseFinder } from '../observe';
 import {
   createRequestBody,
@@ -138,7 +138,7 @@ export class MacServiceClient implements LeaseFinder {
     if (problem === null) {
       const parsed = schema.safeParse(json);
       if (parsed.success) return parsed.data;
-      problem = describeInvalid(parsed.error);
+      problem = describeInvalid(parsed.error, '(root)');
     }
     // HTTP 200 said the call was done, but nothing in the answer can be trusted.
     throw new ApiError(`${endpoint}: invalid 200 response${about}: ${problem}`, {
@@ -148,13 +148,6 @@ export class MacServiceClient implements LeaseFinder {
       outcomeUnknown: true,
     });
   }
-}
-
-/** Which fields failed and why, by path; never the values, which may be metadata secrets. */
-function describeInvalid(error: z.ZodError): string {
-  const issues = error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
-  return `${issues.join('; ')}${more}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Lease } from '../fleet';
 import { parseTimestamp } from '../timestamp';
 
 /** proto3 JSON Duration, e.g. "86400s". */
-function formatDuration(seconds: number): string {
+function protoDuration(seconds: number): string {
   if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`lease duration must be whole seconds > 0, got ${seconds}`);
   return `${seconds}s`;
 }
@@ -130,12 +130,12 @@ export function createRequestBody(customer: string, request: CreateLeaseRequest)
       metadata: request.metadata.map(({ key, value }) => ({ key, value })),
       diskSelection: { imageHashes: { bootSha256: request.image } },
     },
-    duration: formatDuration(request.durationSeconds),
+    duration: protoDuration(request.durationSeconds),
   });
 }
 
 export function renewRequestBody(leaseId: string, durationSeconds: number): string {
-  return body({ leaseId, duration: formatDuration(durationSeconds) });
+  return body({ leaseId, duration: protoDuration(durationSeconds) });
 }
 
 export function vacateRequestBody(leaseId: string): string {

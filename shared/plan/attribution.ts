@@ -17,7 +17,7 @@ export interface Attribution {
  * Among the groups of the lease's host, in order of trust: the group its `golang.hostname`
  * metadata names, else the one its bot id's prefix names, else the one running its image.
  */
-export function groupOf(server: SwarmingServer, lease: ObservedLease): Group | null {
+function groupOf(server: SwarmingServer, lease: ObservedLease): Group | null {
   const byHostname = (name: string | undefined) =>
     name === undefined ? undefined : server.groups.find((group) => group.hostname === name);
   return (

@@ -8,13 +8,14 @@ import type { HostObservation, Observation, ObservedLease } from '../observe';
 import { attributeLease, type Attribution } from './attribution';
 import { applyBrake, applyVacateBudget, minHealthyOf, surgeOf, vacateBudget } from './limits';
 import {
+  PHASE_ORDER,
   phaseOf,
   type Action,
-  type ActionPhase,
   type Brake,
   type CreateAction,
   type Deferred,
   type GroupStatus,
+  type HealthReason,
   type Plan,
   type Refused,
   type RenewAction,
@@ -212,8 +213,8 @@ function managedSubjects(config: Config, observation: Observation, now: number):
 }
 
 type HealthDecision =
-  | { reason: 'missing' | 'dead' | 'quarantined'; detail: string }
-  | { reason: 'dead' | 'quarantined'; detail: string; deferral: 'dead-recently' | 'busy' };
+  | { reason: HealthReason; detail: string }
+  | { reason: Exclude<HealthReason, 'missing'>; detail: string; deferral: 'dead-recently' | 'busy' };
 
 /** Health vacates apply to leases of a configured group; orphans are vacated as `orphaned` instead. */
 function healthDecision(subject: Subject, policy: Policy, now: number): HealthDecision | null {
@@ -284,10 +285,13 @@ function isExpiring(lease: ObservedLease, policy: Policy, now: number): boolean 
   return lease.expiresAt === null || lease.expiresAt - now < policy.renewBefore;
 }
 
-function groupStatuses(config: Config, subjects: Subject[]): GroupStatus[] {
+type GroupMember = Pick<Subject, 'attribution' | 'verdict' | 'capacity'>;
+
+/** Each configured group's counts, for the decision record (also the simulator's Go makemac emulation). */
+export function groupStatuses(config: Config, subjects: readonly GroupMember[]): GroupStatus[] {
   return configuredGroups(config).map(({ server, group }) => {
     const members = subjects.filter((s) => s.attribution.group === group);
-    const count = (predicate: (s: Subject) => boolean) => members.filter(predicate).length;
+    const count = (predicate: (s: GroupMember) => boolean) => members.filter(predicate).length;
     return {
       swarmingHost: server.host,
       group: group.hostname,
@@ -303,15 +307,13 @@ function groupStatuses(config: Config, subjects: Subject[]): GroupStatus[] {
   });
 }
 
-const PHASES: readonly ActionPhase[] = ['health-vacate', 'create', 'renew', 'replace-vacate'];
-
 /** Execution order: by phase, then lease id (creates: host, then group), plain string order. */
-export function compareActions(a: Action, b: Action): number {
+function compareActions(a: Action, b: Action): number {
   const key = (x: Action) => (x.kind === 'create' ? [x.swarmingHost, x.group] : [x.leaseId, '']);
   const [a1, a2] = key(a);
   const [b1, b2] = key(b);
   return (
-    PHASES.indexOf(phaseOf(a)) - PHASES.indexOf(phaseOf(b)) || compareStrings(a1!, b1!) || compareStrings(a2!, b2!)
+    PHASE_ORDER.indexOf(phaseOf(a)) - PHASE_ORDER.indexOf(phaseOf(b)) || compareStrings(a1!, b1!) || compareStrings(a2!, b2!)
   );
 }
 

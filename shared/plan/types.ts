@@ -42,6 +42,7 @@ export type ActionReason =
   | 'deficit';
 
 interface ActionBase {
+  reason: ActionReason;
   swarmingHost: string;
   /** The group's hostname prefix; null for an orphaned lease. */
   group: string | null;
@@ -72,9 +73,11 @@ export interface CreateAction extends ActionBase {
 
 export type Action = VacateAction | RenewAction | CreateAction;
 
-/** Execution order (see apply/executor.ts): health vacates free capacity first; replacement
- * vacates go last so their leases keep serving until the creates and renewals are in. */
 export type ActionPhase = 'health-vacate' | 'create' | 'renew' | 'replace-vacate';
+
+/** Execution order: health vacates free broken capacity first; replacement vacates go last so
+ * their leases keep serving until the creates and renewals are in. */
+export const PHASE_ORDER: readonly ActionPhase[] = ['health-vacate', 'create', 'renew', 'replace-vacate'];
 
 export interface Verdict {
   leaseId: string;
@@ -94,8 +97,8 @@ export interface Verdict {
 /** An action the safety limits would not allow. */
 export interface Refused {
   action: VacateAction;
-  /** `brake`: too many health vacates on one host; `blind-host`: its bot list cannot be trusted. */
-  reason: 'brake' | 'blind-host';
+  /** `brake`: too many health vacates on one host. (A blind host's leases get no health vacate at all.) */
+  reason: 'brake';
   detail: string;
 }
 
@@ -148,10 +151,10 @@ export interface Plan {
   groups: GroupStatus[];
 }
 
+const HEALTH_REASONS: ReadonlySet<VacateReason> = new Set<HealthReason>(['missing', 'dead', 'quarantined']);
+
 export function phaseOf(action: Action): ActionPhase {
   if (action.kind === 'create') return 'create';
   if (action.kind === 'renew') return 'renew';
-  return action.reason === 'missing' || action.reason === 'dead' || action.reason === 'quarantined'
-    ? 'health-vacate'
-    : 'replace-vacate';
+  return HEALTH_REASONS.has(action.reason) ? 'health-vacate' : 'replace-vacate';
 }

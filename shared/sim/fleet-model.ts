@@ -5,25 +5,31 @@
 // disappears. Every random number comes from a seeded PRNG, so a seed replays the same world.
 import { managedHost, METADATA } from '../fleet';
 import type { MacServiceFake } from './macservice-fake';
+import { DEATH_TIMEOUT_SECONDS } from './swarming-fake';
 import { macBotDimensions, type World, type WorldBot, type WorldLease } from './world';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 
-/** Swarming marks a bot dead after this long without contact (its bot death timeout). */
-export const SWARMING_DEATH_TIMEOUT_MS = 10 * MINUTE_MS;
+/** Swarming marks a bot dead after this long without contact: the death timeout its fake reports. */
+const SWARMING_DEATH_TIMEOUT_MS = DEATH_TIMEOUT_SECONDS * 1000;
 /** A dead bot whose VM is gone is dropped from the bot list after this long. */
-export const GONE_BOT_RETENTION_MS = 2 * HOUR_MS;
+const GONE_BOT_RETENTION_MS = 2 * HOUR_MS;
 /** The model moves in steps of this size. */
-export const STEP_MS = MINUTE_MS;
+const STEP_MS = MINUTE_MS;
 
 /** A virtual clock: the world, the fakes and the passes all read it. */
 export class VirtualClock {
   constructor(public now: number) {}
+
+  /** A pass's retry backoff: the clock jumps ahead at once instead of waiting. */
+  readonly sleep = async (ms: number): Promise<void> => {
+    this.now += ms;
+  };
 }
 
 /** mulberry32: a tiny, fast, seedable PRNG with a 2^32 period; plenty for a simulation. */
-export function mulberry32(seed: number): () => number {
+function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -131,7 +137,7 @@ export interface ExpiredLease {
 export class FleetModel {
   readonly world: World;
   readonly clock: VirtualClock;
-  dynamics: FleetDynamics;
+  readonly dynamics: FleetDynamics;
   /** Managed and unmanaged leases the world dropped because nobody renewed them. */
   readonly expired: ExpiredLease[] = [];
   /** Tasks cut short because their lease was vacated or expired under them. */
@@ -155,21 +161,16 @@ export class FleetModel {
     this.lastStep = options.clock.now;
   }
 
-  /**
-   * Schedules the boot of every lease the fake creates. The fake names new leases with
-   * randomUUID(); the model renames them from its seeded stream (the fake reads the id back
-   * only after this hook) so the same seed gives the same lease ids and so the same sort order.
-   */
+  /** Schedules the boot of every lease the fake creates. */
   attach(fake: Pick<MacServiceFake, 'onCreate'>): void {
-    fake.onCreate = (lease) => {
-      this.world.leases.delete(lease.leaseId);
-      lease.leaseId = this.newLeaseId();
-      this.world.leases.set(lease.leaseId, lease);
-      this.track(lease, this.drawBootAt(lease));
-    };
+    fake.onCreate = (lease) => this.track(lease, this.drawBootAt(lease));
   }
 
-  /** A UUID-shaped id (lowercase hex, as bot ids need) from the seeded stream. */
+  /**
+   * A UUID-shaped id (lowercase hex, as bot ids need) from the seeded stream, for seeded leases
+   * and, as the fake's `newLeaseId`, created ones: the same seed gives the same ids and so the
+   * same sort order.
+   */
   newLeaseId(): string {
     const hex = Array.from({ length: 32 }, () => Math.floor(this.idRng() * 16).toString(16)).join('');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
@@ -184,10 +185,10 @@ export class FleetModel {
     lease: WorldLease,
     bootAt: number | null,
     options: { bot?: Partial<WorldBot>; taskEndsAt?: number } = {},
-  ): VmState | null {
+  ): void {
     const host = this.world.metadataValue(lease, METADATA.swarming);
     const hostname = this.world.metadataValue(lease, METADATA.hostname);
-    if (host === undefined || hostname === undefined) return null;
+    if (host === undefined || hostname === undefined) return;
     const state: VmState = {
       lease,
       host,
@@ -203,12 +204,6 @@ export class FleetModel {
     this.vms.set(lease.leaseId, state);
     if (bootAt !== null && bootAt <= this.clock.now) this.connect(state, bootAt, options.bot);
     if (options.taskEndsAt !== undefined) state.taskEndsAt = options.taskEndsAt;
-    return state;
-  }
-
-  /** The bot of a tracked lease, if it has connected. */
-  botOf(leaseId: string): WorldBot | null {
-    return this.vms.get(leaseId)?.bot ?? null;
   }
 
   /** Its bot is connected, talking and not quarantined: it can take tasks right now. */
@@ -323,21 +318,22 @@ export class FleetModel {
       botId: vm.botId,
       firstSeenAt: at,
       lastSeenAt: Math.max(at, this.clock.now),
-      dimensions: macBotDimensions(pool, macOsVersion(vm.hostname), cpuOf(vm.hostname)),
+      dimensions: botDimensions(pool, vm.hostname),
       ...overrides,
     });
   }
 }
 
+/** The dimensions a bot reports in `pool` when its VM's hostname prefix is `hostname`. */
+export function botDimensions(pool: string, hostname: string): { key: string; value: string[] }[] {
+  return macBotDimensions(pool, macOsVersion(hostname), hostname.includes('arm64') ? 'arm64' : 'x86-64');
+}
+
 /** The macOS version a hostname prefix such as `darwin-arm64-15-security` runs. */
-export function macOsVersion(hostname: string): string {
+function macOsVersion(hostname: string): string {
   const major = /^darwin-[a-z0-9]+-(\d+)/.exec(hostname)?.[1] ?? '14';
   const minor: Record<string, string> = { '11': '7', '12': '7', '13': '6', '14': '7', '15': '5', '26': '0' };
   return `${major}.${minor[major] ?? '0'}`;
-}
-
-function cpuOf(hostname: string): string {
-  return hostname.includes('arm64') ? 'arm64' : 'x86-64';
 }
 
 /** Ground truth of one group, read from the world rather than through Swarming's API. */

@@ -47,6 +47,8 @@ export interface MacServiceFakeOptions {
   apiKey: string;
   /** Whether `find` returns instance metadata. Unknown for the real API; on by default so tests prove the secrets in it never leak. */
   echoMetadata?: boolean;
+  /** Names each created lease; randomUUID() by default. The simulator passes a seeded one so a seed replays the same ids. */
+  newLeaseId?: () => string;
 }
 
 const PREFIX = '/v1alpha1/leases:';
@@ -105,6 +107,7 @@ interface Reply {
 export async function startMacServiceFake(options: MacServiceFakeOptions): Promise<MacServiceFake> {
   const { world } = options;
   const echoMetadata = options.echoMetadata ?? true;
+  const newLeaseId = options.newLeaseId ?? randomUUID;
   const faults: { verb: string; fault: MacServiceFault; left: number }[] = [];
 
   const takeFault = (verb: string): MacServiceFault | null => {
@@ -133,7 +136,7 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
       const request = parse(requests.create, body);
       const now = world.now();
       const lease = world.addLease({
-        leaseId: randomUUID(),
+        leaseId: newLeaseId(),
         customerName: request.vmResourceNamespace.customerName,
         projectName: request.vmResourceNamespace.projectName,
         subCustomerName: request.vmResourceNamespace.subCustomerName,

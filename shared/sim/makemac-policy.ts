@@ -6,7 +6,8 @@ import type { Config, Group } from '../config/schema';
 import { compareStrings, RENEW_DURATION_SECONDS } from '../fleet';
 import type { Observation, ObservedLease } from '../observe';
 import { attributeLease } from '../plan/attribution';
-import type { Action, CreateAction, GroupStatus, Plan, RenewAction, VacateAction, VacateReason, Verdict } from '../plan/types';
+import { groupStatuses } from '../plan/plan';
+import type { Action, CreateAction, Plan, RenewAction, VacateAction, VacateReason } from '../plan/types';
 import { classifyLease, isHealthyCapacity } from '../plan/verdict';
 
 /** Go's age test: a lease whose expiry is more than 23h away was created in the last hour. */
@@ -14,9 +15,9 @@ const RENEW_WINDOW_MS = RENEW_DURATION_SECONDS * 1000;
 
 export function makemacPlan(config: Config, observation: Observation, now: number): Plan {
   const managed = observation.leases.filter((lease) => lease.managedHost !== null).sort((a, b) => compareStrings(a.leaseId, b.leaseId));
-  const verdicts = managed.map((lease) => verdictOf(config, observation, lease, now));
-  const groups = groupStatuses(config, managed, verdicts);
-  const empty: Plan = { verdicts, actions: [], refused: [], deferred: [], brakes: [], groups };
+  const members = managed.map((lease) => memberOf(config, observation, lease, now));
+  const verdicts = members.map((m) => m.verdict);
+  const empty: Plan = { verdicts, actions: [], refused: [], deferred: [], brakes: [], groups: groupStatuses(config, members) };
 
   // Go lists every host's bots before anything else and abandons the pass when one fails:
   // no renewals either. (An empty but successful list is believed.)
@@ -103,31 +104,10 @@ function create(host: string, group: Group, missing: number): CreateAction {
   };
 }
 
-function verdictOf(config: Config, observation: Observation, lease: ObservedLease, now: number): Verdict {
+/** A lease's verdict, classified as makemac does, with what groupStatuses counts. */
+function memberOf(config: Config, observation: Observation, lease: ObservedLease, now: number) {
   const attribution = attributeLease(config, lease);
   const host = attribution.server === null ? null : (observation.hosts.find((h) => h.host === lease.managedHost) ?? null);
-  return classifyLease(lease, attribution, host, config.policy, now);
-}
-
-function groupStatuses(config: Config, managed: ObservedLease[], verdicts: Verdict[]): GroupStatus[] {
-  return config.swarming.flatMap((server) =>
-    server.groups.map((group): GroupStatus => {
-      const members = managed.flatMap((lease, i) =>
-        attributeLease(config, lease).group === group ? [{ lease, verdict: verdicts[i]! }] : [],
-      );
-      const count = (predicate: (m: (typeof members)[number]) => boolean) => members.filter(predicate).length;
-      return {
-        swarmingHost: server.host,
-        group: group.hostname,
-        image: group.image,
-        desired: group.count,
-        leases: members.length,
-        healthy: count((m) => isHealthyCapacity(m.verdict, m.lease)),
-        busy: count((m) => m.verdict.state === 'healthy-busy'),
-        booting: count((m) => m.verdict.state === 'booting'),
-        unhealthy: count((m) => ['missing', 'dead', 'quarantined'].includes(m.verdict.state)),
-        outdated: count((m) => !m.verdict.current),
-      };
-    }),
-  );
+  const verdict = classifyLease(lease, attribution, host, config.policy, now);
+  return { attribution, verdict, capacity: isHealthyCapacity(verdict, lease) };
 }

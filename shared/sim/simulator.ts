@@ -7,11 +7,8 @@ import { parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { managedHost, managedProjectName, METADATA } from '../fleet';
 import { CallCounter } from '../http';
-import { MemoryLogger, type LogEntry } from '../log';
-import type { Observation } from '../observe';
-import { runPass, type PassResult } from '../pass';
+import { runPass, type PassOptions } from '../pass';
 import { plan } from '../plan/plan';
-import type { Plan } from '../plan/types';
 import { SecretResolver } from '../secrets';
 import { FleetModel, groupTruth, HOUR_MS, MINUTE_MS, rngStream, VirtualClock, type GroupTruth } from './fleet-model';
 import { startMacServiceFake, type MacServiceFake, type MacServiceFault } from './macservice-fake';
@@ -24,14 +21,14 @@ export type PolicyName = 'default' | 'makemac';
 export const POLICY_NAMES: readonly PolicyName[] = ['default', 'makemac'];
 
 /** Planners by policy: the product's, and the emulation of Go makemac. */
-export const PLANNERS: Record<PolicyName, (config: Config, observation: Observation, now: number) => Plan> = {
+const PLANNERS: Record<PolicyName, NonNullable<PassOptions['planner']>> = {
   default: plan,
   makemac: makemacPlan,
 };
 
 /** Virtual time zero: a Monday, far from any DST change. */
-export const SIM_START = Date.parse('2026-03-02T00:00:00Z');
-export const PASS_INTERVAL_MS = 10 * MINUTE_MS;
+const SIM_START = Date.parse('2026-03-02T00:00:00Z');
+const PASS_INTERVAL_MS = 10 * MINUTE_MS;
 const SIM_API_KEY = 'sim-macservice-api-key';
 const SIM_CERT = '-----BEGIN CERTIFICATE-----\nc2ltdWxhdGVkIGJvdCBjZXJ0\n-----END CERTIFICATE-----\n';
 const SIM_KEY = '-----BEGIN PRIVATE KEY-----\nc2ltdWxhdGVkIGJvdCBrZXk=\n-----END PRIVATE KEY-----\n';
@@ -41,8 +38,6 @@ export interface SimulationOptions {
   days: number;
   seed: number;
   policy: PolicyName;
-  /** Called after each pass with its result and log entries (debugging, tests). */
-  onPass?: (result: PassResult, entries: readonly LogEntry[]) => void;
 }
 
 export interface SeriesPoint {
@@ -107,7 +102,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const world = new World({ now: () => clock.now });
   const model = new FleetModel({ world, clock, seed, dynamics: scenario.dynamics, pools: POOLS });
   const hosts = [...new Set(scenario.groups.map((g) => g.host))].sort();
-  const macService = await startMacServiceFake({ world, apiKey: SIM_API_KEY });
+  const macService = await startMacServiceFake({ world, apiKey: SIM_API_KEY, newLeaseId: () => model.newLeaseId() });
   const swarming = new Map<string, SwarmingFake>();
   const secrets = new SecretResolver({ env: {} });
   try {
@@ -191,25 +186,20 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       recordedUpTo = at;
 
       if (flakyRate > 0) injectFlakiness(macService, flakyRate, faultRng);
-      const logger = new MemoryLogger();
       const result = await runPass({
         config,
         clients,
         secrets,
-        logger,
+        // Entries are built (that is part of a pass) but not kept: the metrics come from the outcomes.
+        logger: { write: () => undefined },
         calls,
         passId: `sim-${metrics.passes + 1}`,
         now: () => clock.now,
-        // Backoff passes in virtual time, instantly.
-        sleep: async (ms) => {
-          clock.now += ms;
-        },
+        sleep: clock.sleep,
         random: jitter,
         planner: PLANNERS[policy],
       });
       if (flakyRate > 0) macService.clearFaults();
-      clock.now = Math.max(clock.now, at);
-      options.onPass?.(result, logger.entries);
 
       metrics.passes += 1;
       if (result.summary.outcome === 'failed') metrics.failedPasses += 1;
@@ -262,12 +252,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
 }
 
-/** Both policies on the same scenario and seed, default first. */
+/** Each policy, in the order given, on the same scenario and seed. */
 export async function simulatePolicies(
   scenario: string | Scenario,
   days: number,
   seed: number,
-  policies: readonly PolicyName[] = POLICY_NAMES,
+  policies: readonly PolicyName[],
 ): Promise<SimulationResult[]> {
   const results: SimulationResult[] = [];
   for (const policy of policies) results.push(await simulate({ scenario, days, seed, policy }));

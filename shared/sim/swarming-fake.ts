@@ -12,6 +12,7 @@ import { GRPC_CODE, httpStatusForCode, LIST_BOTS_PATH, protoJsonObject, withDefa
 import type { World, WorldBot } from './world';
 import { formatTimestamp } from '../timestamp';
 
+/** Seconds without contact before Swarming marks a bot dead; every ListBots answer reports it. */
 export const DEATH_TIMEOUT_SECONDS = 600;
 const SERVER_DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;

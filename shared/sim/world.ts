@@ -114,7 +114,7 @@ export class World {
 }
 
 /** Keys sorted, values sorted and deduplicated: the order Swarming returns them in. */
-export function normalizeDimensions(dimensions: { key: string; value: string[] }[]): { key: string; value: string[] }[] {
+function normalizeDimensions(dimensions: { key: string; value: string[] }[]): { key: string; value: string[] }[] {
   const byKey = new Map<string, Set<string>>();
   for (const { key, value } of dimensions) {
     const values = byKey.get(key) ?? new Set<string>();

@@ -3,7 +3,7 @@
 import { GoogleAuth } from 'google-auth-library';
 import { isLoopbackUrl } from '../config/schema';
 import type { Bot } from '../fleet';
-import { ApiError, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
+import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { BotLister } from '../observe';
 import {
   botInfoListResponse,
@@ -16,10 +16,10 @@ import {
 } from './wire';
 
 /** Swarming rejects tokens without this scope with 401 (api-wire-spec §5). */
-export const SWARMING_SCOPE = 'https://www.googleapis.com/auth/userinfo.email';
+const SWARMING_SCOPE = 'https://www.googleapis.com/auth/userinfo.email';
 
 /** The server refuses a larger limit rather than clamping it. */
-export const MAX_PAGE_LIMIT = 1000;
+const MAX_PAGE_LIMIT = 1000;
 
 /** The codes of a server, or the path to it, being briefly unwell. */
 const RETRYABLE_CODES = new Set<number>([
@@ -60,7 +60,7 @@ export class SwarmingClient implements BotLister {
     this.pageLimit = options.pageLimit ?? MAX_PAGE_LIMIT;
     this.maxPages = options.maxPages ?? 1000;
     if (!Number.isInteger(this.pageLimit) || this.pageLimit < 1 || this.pageLimit > MAX_PAGE_LIMIT) {
-      throw new RangeError(`pageLimit must be an integer in 1..${MAX_PAGE_LIMIT}, got ${this.pageLimit}`);
+      throw new RangeError(`${this.endpoint}: pageLimit must be an integer in 1..${MAX_PAGE_LIMIT}, got ${this.pageLimit}`);
     }
   }
 
@@ -154,10 +154,7 @@ export class SwarmingClient implements BotLister {
       return this.fail(response, `response is not valid JSON (${text.length} chars): ${bodyText(response)}`, false);
     }
     const parsed = botInfoListResponse.safeParse(json);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
-      return this.fail(response, `unexpected response: ${issues.join('; ')}`, false);
-    }
+    if (!parsed.success) return this.fail(response, `unexpected response: ${describeInvalid(parsed.error, '(body)')}`, false);
     return parsed.data;
   }
 

@@ -107,7 +107,7 @@ const timestamp = z.string().transform((text, ctx) => {
   return ms;
 });
 
-export const botInfo = protoJsonObject({
+const botInfo = protoJsonObject({
   // A bot without an id cannot be joined to a lease; accepting it would hide a broken page.
   botId: z.string().min(1, 'bot id is empty'),
   taskId: withDefault(z.string(), ''),
