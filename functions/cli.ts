@@ -3,6 +3,7 @@
 //   1  observation failed, a host was blind, the brake engaged or an action failed
 //   2  bad config or usage (no API call is made)
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { buildClients } from '../shared/clients';
 import { ConfigError, loadConfig } from '../shared/config/load';
@@ -30,8 +31,8 @@ const USAGE = `usage:
       Measure pass time, API calls and memory for fleets of 100, 1,000 and 10,000 leases.`;
 
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
   env: Record<string, string | undefined>;
 }
 
@@ -101,8 +102,8 @@ async function reconcile(args: string[], io: CliIo): Promise<number> {
   const passId = newPassId();
   const logger: Logger =
     format === 'json'
-      ? new JsonLogger(io.stdout as never, { passId, dryRun: isDryRun(config, flags['dry-run']) })
-      : new TextLogger(io.stdout as never);
+      ? new JsonLogger(io.stdout, { passId, dryRun: isDryRun(config, flags['dry-run']) })
+      : new TextLogger(io.stdout);
   const secrets = new SecretResolver({ env: io.env });
   const calls = new CallCounter();
   try {

@@ -96,7 +96,7 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
       const offset = formatDuration(clock.now - DEMO_START);
       out();
       out(`━━ Pass ${passes} at ${new Date(clock.now).toISOString().slice(11, 16)} UTC (+${offset === '0ms' ? '0m' : offset}) ${'━'.repeat(60)}`);
-      const text = new TextLogger(io.stdout as never);
+      const text = new TextLogger(io.stdout);
       // The per-group sentences are replaced by the fleet table below.
       const logger: Logger = { write: (entry) => entry.fields.event !== 'group.status' && text.write(entry) };
       // Between passes the clock jumps; during one it runs at real speed, so durations are real.

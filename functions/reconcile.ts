@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../shared/config/load';
 import type { Config } from '../shared/config/schema';
 import { CallCounter } from '../shared/http';
 import { JsonLogger } from '../shared/log';
+import { configErrorEntry } from '../shared/log-events';
 import { isDryRun, newPassId, runPass, type PassClients } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 
@@ -47,7 +48,7 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     current = instanceFor(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(JSON.stringify({ severity: 'ERROR', message: `bad config: ${err.message}`, event: 'config.error' }));
+    new JsonLogger(process.stdout, { passId: newPassId(), dryRun: false }).write(configErrorEntry(err.message));
     res.status(500).json({ error: `bad config: ${err.message}` });
     return;
   }

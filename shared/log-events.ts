@@ -99,6 +99,15 @@ export function observeErrorEntry(source: 'macservice' | 'swarming', error: stri
   };
 }
 
+/** The function's config is invalid: no pass can run until it is fixed and redeployed. */
+export function configErrorEntry(message: string): LogEntry {
+  return {
+    severity: 'ERROR',
+    message: `Bad config, no pass was run and no API was called: ${message}`,
+    fields: { event: 'config.error', error: message },
+  };
+}
+
 export function ignoredBotEntry(host: string, botId: string, why: string): LogEntry {
   return { severity: 'DEBUG', message: `Ignored bot ${botId} on ${host}: ${why}.`, fields: { event: 'bot.ignored', swarmingHost: host, botId, why } };
 }

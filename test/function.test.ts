@@ -104,6 +104,10 @@ describe('the reconcile function', () => {
     const response = await fetch(`${baseUrl}/`, { method: 'POST' });
     expect(response.status).toBe(500);
     expect(((await response.json()) as any).error).toContain('policy.bootGrace: must be a duration');
+    const logged = stdout.split('\n').filter((l) => l.includes('"config.error"')).map((l) => JSON.parse(l));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ severity: 'ERROR', event: 'config.error' });
+    expect(logged[0].error).toContain('policy.bootGrace: must be a duration');
     expect(fleet.macService.requests).toEqual([]);
     expect(fleet.publicSwarming.requests).toEqual([]);
   });
