@@ -27,9 +27,9 @@ export const SECRET_ENV = {
   MAKEMAC_TEST_KEY: SECRETS.key,
 };
 
-export async function startFakeFleet(options: { now?: () => number } = {}) {
+export async function startFakeFleet(options: { now?: () => number; echoMetadata?: boolean } = {}) {
   const world = new World(options.now ? { now: options.now } : {});
-  const macService = await startMacServiceFake({ world, apiKey: SECRETS.apiKey });
+  const macService = await startMacServiceFake({ world, apiKey: SECRETS.apiKey, echoMetadata: options.echoMetadata ?? true });
   const publicSwarming = await startSwarmingFake({ world, host: PUBLIC_HOST });
   const securitySwarming = await startSwarmingFake({ world, host: SECURITY_HOST });
 
