@@ -573,3 +573,51 @@ resource "google_monitoring_alert_policy" "action_errors" {
 
   depends_on = [google_project_service.apis]
 }
+
+resource "google_monitoring_alert_policy" "boot_failures" {
+  project               = var.project_id
+  display_name          = "makemac (${var.function_name}): new VMs are not booting"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "More than ${var.boot_failure_alert_count} leases of one group vacated as missing in 3 hours"
+    condition_threshold {
+      # Dry-run passes count too: they show the same failing boots without acting on them.
+      filter                  = "${local.metric_type.actions} AND metric.label.event=\"lease.vacate\" AND metric.label.reason=\"missing\""
+      comparison              = "COMPARISON_GT"
+      threshold_value         = var.boot_failure_alert_count
+      duration                = "0s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      aggregations {
+        alignment_period     = "10800s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["metric.label.swarming_host", "metric.label.group"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      **Leases of group $${metric.label.group} keep coming up without a bot.** More than
+      ${var.boot_failure_alert_count} of its leases were vacated as `missing` (no bot within the
+      boot grace) in 3 hours: makemac creates VMs, they never join Swarming, and it replaces them.
+      During an image rollout this is the sign of a stalled rollout: the old leases keep serving
+      and capacity holds, but the new image never becomes healthy.
+
+      **What to do:** check the group's image SHA-256 (a new image that does not boot: put the old
+      one back), its bot certificate and key secrets (expired or swapped), and that the pool in
+      the config is the one the image's bot joins. The `lease.vacate` entries with
+      `reason="missing"` name the leases; their `detail` says how long each had no bot.
+      See the README, "Alerts".
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}

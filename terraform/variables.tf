@@ -215,3 +215,9 @@ variable "action_error_alert_count" {
   type        = number
   default     = 5
 }
+
+variable "boot_failure_alert_count" {
+  description = "Alert when more than this many leases of one group are vacated as missing (never booted) within 3 hours."
+  type        = number
+  default     = 3
+}

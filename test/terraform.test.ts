@@ -385,7 +385,7 @@ describe('terraform: log-based metrics and alerts', () => {
   it('every alert is documented in markdown, notifies the configured channels and reads a metric defined here', () => {
     const metricNames = resources('google_logging_metric').map(([name]) => name);
     const alerts = resources('google_monitoring_alert_policy');
-    expect(alerts.map(([name]) => name).sort()).toEqual(['action_errors', 'brake', 'capacity', 'expiry', 'no_pass', 'pass_failed']);
+    expect(alerts.map(([name]) => name).sort()).toEqual(['action_errors', 'boot_failures', 'brake', 'capacity', 'expiry', 'no_pass', 'pass_failed']);
     for (const [name, alert] of alerts) {
       expect(alert.notification_channels, name).toBe('${var.alert_notification_channels}');
       expect(alert.documentation[0].mime_type, name).toBe('text/markdown');
