@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../shared/config/load';
 import type { Config } from '../shared/config/schema';
 import { CallCounter } from '../shared/http';
 import { JsonLogger } from '../shared/log';
-import { configErrorEntry } from '../shared/log-events';
+import { configErrorEntry, passErrorEntry } from '../shared/log-events';
 import { isDryRun, newPassId, runPass, type PassClients } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 
@@ -60,8 +60,14 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     dryRun: isDryRun(current.config, forceDryRun),
     ...(trace ? { trace } : {}),
   });
-  const { summary } = await runPass({ ...current, logger, passId, forceDryRun });
-  res.status(summary.outcome === 'ok' ? 200 : 500).json(summary);
+  try {
+    const { summary } = await runPass({ ...current, logger, passId, forceDryRun });
+    res.status(summary.outcome === 'ok' ? 200 : 500).json(summary);
+  } catch (err) {
+    // A bug, not an API failure (those end in the summary): log it, and answer without details.
+    logger.write(passErrorEntry(err instanceof Error ? (err.stack ?? err.message) : String(err)));
+    res.status(500).json({ passId, error: 'the pass stopped on an unexpected error; see the pass.error log entry' });
+  }
 }
 
 /** Forgets the instance's config and clients (tests start each case from a fresh instance). */

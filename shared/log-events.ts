@@ -108,6 +108,11 @@ export function configErrorEntry(message: string): LogEntry {
   };
 }
 
+/** The pass stopped on an unexpected error (a bug): what it had done is logged above this entry. */
+export function passErrorEntry(error: string): LogEntry {
+  return { severity: 'ERROR', message: `The pass stopped on an unexpected error: ${error}`, fields: { event: 'pass.error', error } };
+}
+
 export function ignoredBotEntry(host: string, botId: string, why: string): LogEntry {
   return { severity: 'DEBUG', message: `Ignored bot ${botId} on ${host}: ${why}.`, fields: { event: 'bot.ignored', swarmingHost: host, botId, why } };
 }
