@@ -2,9 +2,6 @@
 // fleets of 100, 1,000 and 10,000 leases, every API call delayed by a fixed latency. Measures
 // wall time at concurrency 8 against 1, API calls per steady-state pass against Go makemac's
 // policy (which renews every lease every pass), and the process's peak memory.
-process.env.METADATA_SERVER_DETECTION ??= 'none';
-process.env.GOOGLE_CLOUD_PROJECT ??= 'makemac-bench';
-
 import { parseArgs } from 'node:util';
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
@@ -20,6 +17,7 @@ import { BASE_GROUPS, POOLS } from '../shared/sim/scenarios';
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
 import { World } from '../shared/sim/world';
 import type { CliIo } from './cli';
+import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const USAGE = `usage: makemac bench [--sizes 100,1000,10000] [--latency-ms 5]
   --sizes       fleet sizes in leases, comma-separated (each 10 to 20000)
@@ -183,6 +181,7 @@ async function withMemoryPeak<T>(work: () => Promise<T>): Promise<{ value: T; rs
 }
 
 export async function benchCommand(args: string[], io: CliIo): Promise<number> {
+  useOfflineGoogleDefaults();
   let values;
   try {
     values = parseArgs({

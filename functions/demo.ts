@@ -1,9 +1,6 @@
 // `npm start` / `makemac demo`: a small fleet with the usual troubles, served by the fake
 // MacService and Swarming servers on loopback, reconciled by real passes (runPass with the real
 // clients) until it converges. A virtual clock moves 15 minutes between passes so new VMs boot.
-process.env.METADATA_SERVER_DETECTION ??= 'none';
-process.env.GOOGLE_CLOUD_PROJECT ??= 'makemac-sim';
-
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
 import { formatDuration } from '../shared/duration';
@@ -18,6 +15,7 @@ import { IMAGES, POOLS, PUBLIC_HOST, SECURITY_HOST } from '../shared/sim/scenari
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
 import { World, type WorldLease } from '../shared/sim/world';
 import type { CliIo } from './cli';
+import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const DEMO_START = Date.parse('2026-08-03T09:00:00Z');
 const PASS_INTERVAL_MS = 15 * MINUTE_MS;
@@ -39,6 +37,7 @@ export interface DemoResult {
 }
 
 export async function runDemo(io: CliIo): Promise<number> {
+  useOfflineGoogleDefaults();
   return (await demo(io)).exitCode;
 }
 

@@ -1,14 +1,12 @@
 // `makemac simulate`: runs a built-in scenario for days of virtual time under makemac's policy
 // and an emulation of Go makemac's, on the same seeded world, and reports how each fared.
-process.env.METADATA_SERVER_DETECTION ??= 'none';
-process.env.GOOGLE_CLOUD_PROJECT ??= 'makemac-sim';
-
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatText, groupByScenario, toHtml, toJson } from '../shared/sim/report';
 import { SCENARIO_NAMES } from '../shared/sim/scenarios';
 import { POLICY_NAMES, simulatePolicies, type PolicyName, type SimulationResult } from '../shared/sim/simulator';
 import type { CliIo } from './cli';
+import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const MAX_DAYS = 30;
 
@@ -78,6 +76,7 @@ function parseSimulateArgs(args: string[]): SimulateArgs | string {
 }
 
 export async function simulateCommand(args: string[], io: CliIo): Promise<number> {
+  useOfflineGoogleDefaults();
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(`${USAGE}\n`);
     return 0;

@@ -53,7 +53,12 @@ export class SecretResolver {
   }
 
   private async access(ref: string): Promise<string> {
-    const client = await this.secretManager();
+    let client: SecretManagerClientLike;
+    try {
+      client = await this.secretManager();
+    } catch (err) {
+      throw new SecretError(`${ref}: ${(err as Error).message}`);
+    }
     const name = await this.versionName(ref, client);
     let response;
     try {
@@ -93,7 +98,16 @@ export class SecretResolver {
       if (this.options.client) return this.options.client();
       // Loaded on first use: google-gax is slow to load and most CLI runs never need it.
       const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
-      return new SecretManagerServiceClient();
+      const created = new SecretManagerServiceClient();
+      // Credentials first: without them the library's first call leaves a rejected promise
+      // nobody handles, which kills the process before the pass can log anything.
+      try {
+        await created.auth.getClient();
+      } catch (err) {
+        await created.close().catch(() => undefined);
+        throw new SecretError(`no Google credentials for Secret Manager (${(err as Error).message.split('.')[0]})`);
+      }
+      return created;
     })();
     this.client = client;
     client.catch(() => {

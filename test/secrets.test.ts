@@ -102,4 +102,22 @@ describe('SecretResolver', () => {
     const { r } = resolver({ projectId: 'p' });
     await expect(r.resolve('secret:a/b/c')).rejects.toThrow('secret:a/b/c: malformed secret reference');
   });
+
+  it('without Google credentials, fails the reference cleanly instead of crashing the process', async () => {
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent/makemac-test-credentials.json';
+    try {
+      // The real client, as production makes it: no injected client, no loopback endpoint.
+      const r = new SecretResolver({ env: {} });
+      await expect(r.resolve('secret:some-project/some-secret')).rejects.toThrow(
+        /^secret:some-project\/some-secret: no Google credentials for Secret Manager/,
+      );
+      await r.close();
+      // An unhandled rejection from the library would fail this test file; give it the chance.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+    }
+  });
 });
