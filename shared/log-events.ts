@@ -91,7 +91,7 @@ export function observeErrorEntry(source: 'macservice' | 'swarming', error: stri
   const what =
     source === 'macservice'
       ? 'Could not read leases from MacService; nothing will be changed this pass'
-      : `Swarming host ${swarmingHost} is blind this pass; none of its leases will be vacated for health, renewals go on`;
+      : `Swarming host ${swarmingHost} is blind this pass; none of its leases will be vacated, renewals and creates go on`;
   return {
     severity: 'ERROR',
     message: `${what}: ${error}`,

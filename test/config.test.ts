@@ -61,9 +61,9 @@ describe('config', () => {
 
   it('reads durations with units and sizes as numbers or percentages', () => {
     const doc = validDocument();
-    doc.policy = { bootGrace: '90s', renewBefore: '1d', maxSurge: 2, maxUnavailable: '10%' };
+    doc.policy = { bootGrace: '10m', renewBefore: '1d', maxSurge: 2, maxUnavailable: '10%' };
     const { policy } = parseConfig(doc);
-    expect(policy.bootGrace).toBe(90_000);
+    expect(policy.bootGrace).toBe(600_000);
     expect(policy.renewBefore).toBe(86_400_000);
     expect(sizeOf(policy.maxSurge, 20)).toBe(2);
     expect(sizeOf(policy.maxUnavailable, 20)).toBe(2);
@@ -102,6 +102,12 @@ describe('config', () => {
     ['a duration without a unit', (d: any) => (d.policy = { bootGrace: '60' }), 'policy.bootGrace: must be a duration'],
     ['a surge that is neither a number nor a percentage', (d: any) => (d.policy = { maxSurge: 'lots' }), 'policy.maxSurge: must be a whole number ≥ 0 or a percentage'],
     ['a brake fraction above 1', (d: any) => (d.policy = { brakeFraction: 2 }), 'policy.brakeFraction: must be between 0 and 1'],
+    ['a count beyond any real fleet', (d: any) => (d.swarming[0].groups[0].count = 1e12), 'swarming[0].groups[0].count: must be a whole number from 0 to 1000'],
+    ['a renewBefore so short the fleet would expire', (d: any) => (d.policy = { renewBefore: '0s' }), 'policy.renewBefore: must be between 1h and 24h'],
+    ['a bootGrace so short new VMs are vacated while booting', (d: any) => (d.policy = { bootGrace: '0s' }), 'policy.bootGrace: must be between 5m and 24h'],
+    ['a pass deadline shorter than one request', (d: any) => (d.policy = { passDeadline: '20s', requestTimeout: '30s' }), 'policy.passDeadline: must be longer than requestTimeout'],
+    ['no swarming host at all, which would drain the fleet', (d: any) => (d.swarming = []), 'swarming: must list at least one swarming host'],
+    ['a host with no groups, which would drain it', (d: any) => (d.swarming[0].groups = []), 'swarming[0].groups: must list at least one group'],
     ['a hostname containing the -- separator', (d: any) => (d.swarming[0].groups[0].hostname = 'darwin--14'), 'swarming[0].groups[0].hostname: must not contain "--"'],
   ])('rejects %s, naming the field', (_name, mutate, expected) => {
     const message = rejection(mutate);

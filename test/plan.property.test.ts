@@ -104,6 +104,31 @@ describe('plan, over random fleets', () => {
     );
   });
 
+  it('defers, as blind-host, every outdated and orphaned lease of a blind host and its groups’ excess, and only those', () => {
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        const result = plan(w.config, w.observation, NOW);
+        const blindDeferred = result.deferred.filter((d) => d.reason === 'blind-host');
+        const deferredAs = (reason: string) =>
+          blindDeferred.flatMap((d) => (d.action.kind === 'vacate' && d.action.reason === reason ? [d.action.leaseId] : [])).sort();
+        const onBlind = w.leases
+          .filter((l) => l.managedHost !== null && w.blind.includes(l.managedHost))
+          .map((l) => ({ l, attribution: attributeLease(w.config, l) }));
+        expect(deferredAs('outdated')).toEqual(onBlind.filter((x) => x.attribution.group !== null && !x.attribution.current).map((x) => x.l.leaseId));
+        expect(deferredAs('orphaned')).toEqual(onBlind.filter((x) => x.attribution.group === null).map((x) => x.l.leaseId));
+        for (const server of w.config.swarming.filter((s) => w.blind.includes(s.host))) {
+          for (const group of server.groups) {
+            const current = onBlind.filter((x) => x.attribution.group === group && x.attribution.current).map((x) => x.l.leaseId);
+            const excess = deferredAs('excess').filter((id) => current.includes(id));
+            expect(excess).toHaveLength(Math.max(0, current.length - group.count));
+          }
+        }
+        expect(blindDeferred.every((d) => d.action.kind === 'vacate' && ['outdated', 'orphaned', 'excess'].includes(d.action.reason))).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
   it('creates per group at most its deficit, and never past count + surge', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
@@ -150,7 +175,7 @@ describe('plan, over random fleets', () => {
       renew: ['expiring'],
       create: ['deficit'],
     };
-    const deferrals = ['vacate-budget', 'create-budget', 'capacity', 'surge', 'busy', 'dead-recently'];
+    const deferrals = ['vacate-budget', 'create-budget', 'capacity', 'surge', 'busy', 'dead-recently', 'blind-host'];
     const phases = ['health-vacate', 'create', 'renew', 'replace-vacate'];
     fc.assert(
       fc.property(worldArb, (w) => {
@@ -163,6 +188,13 @@ describe('plan, over random fleets', () => {
         for (const entry of result.refused) expect(entry.reason).toBe('brake');
         const ids = result.actions.flatMap((a) => (a.kind === 'create' ? [] : [a.leaseId]));
         expect(new Set(ids).size).toBe(ids.length);
+        // A lease gets at most one decision: a vacate, a refusal or a deferral (a renewal may join any).
+        const decisions = [
+          ...result.actions.flatMap((a) => (a.kind === 'vacate' ? [a.leaseId] : [])),
+          ...result.refused.map((r) => r.action.leaseId),
+          ...result.deferred.flatMap((d) => (d.action.kind === 'create' ? [] : [d.action.leaseId])),
+        ];
+        expect(new Set(decisions).size).toBe(decisions.length);
         const order = result.actions.map((a) => phases.indexOf(phaseOf(a)));
         expect(order).toEqual([...order].sort((a, b) => a - b));
       }),

@@ -29,6 +29,8 @@ const times = (n: number, line: string) => Array.from({ length: n }, () => line)
 const dead = { isDead: true, lastSeenAgo: 45 * MINUTE };
 const busy = { taskId: 'task-1' };
 const outdated = (id: string, bot: LeaseSpec['bot'] = {}): LeaseSpec => ({ id, image: OLD_IMAGE, bot });
+const blindHost = (id: string, reason: string) => `${vacate(reason, id)}: blind-host`;
+const BLIND = { blind: { [HOST]: 'bot list failed: HTTP 503' } };
 const ALL_AT_ONCE = { maxVacatesPerPass: '100%' } as const;
 
 interface Case {
@@ -189,7 +191,7 @@ const cases: Case[] = [
   {
     name: 'a blind host is still renewed but nothing on it is vacated, whatever its leases look like',
     config: { groups: [{ count: 2 }] },
-    observation: { blind: { [HOST]: 'bot list failed: HTTP 503' } },
+    observation: BLIND,
     leases: [
       { id: 'e', expiresIn: 5 * HOUR },
       { id: 'm', bot: null },
@@ -198,11 +200,32 @@ const cases: Case[] = [
       { id: 'x', image: OTHER_IMAGE, hostname: null, bot: null },
     ],
     actions: [renew('e')],
+    deferred: [blindHost('d', 'excess'), blindHost('o', 'outdated'), blindHost('x', 'orphaned')],
+  },
+  {
+    name: 'a blind host defers its outdated lease, its orphan of a removed group and its excess, and still renews them',
+    observation: BLIND,
+    leases: [
+      { id: 'c-old', createdAgo: 20 * HOUR, expiresIn: 3 * HOUR },
+      { id: 'c-young', createdAgo: 2 * HOUR, expiresIn: 5 * HOUR },
+      outdated('o'),
+      { id: 'x', hostname: 'darwin-amd64-10', image: OTHER_IMAGE, bot: { hostname: 'darwin-amd64-10' }, expiresIn: 4 * HOUR },
+    ],
+    actions: [renew('c-old'), renew('c-young'), renew('x')],
+    deferred: [blindHost('c-young', 'excess'), blindHost('o', 'outdated'), blindHost('x', 'orphaned')],
+  },
+  {
+    name: 'a configured host missing from the observation is blind: its would-be vacates are deferred too',
+    config: { groups: [{ count: 0 }] },
+    observation: { hosts: [HOST2] },
+    leases: [{ id: 'c1' }, outdated('o', null)],
+    actions: [],
+    deferred: [blindHost('c1', 'excess'), blindHost('o', 'outdated')],
   },
   {
     name: 'a blind host still gets creates for its deficit: creating never destroys',
     config: { groups: [{ count: 3 }] },
-    observation: { blind: { [HOST]: 'bot list failed: HTTP 503' } },
+    observation: BLIND,
     leases: [{ id: 'm', bot: null }],
     actions: [create(), create()],
   },
@@ -353,6 +376,15 @@ describe('plan', () => {
       refused: c.refused ?? [],
       brakes: c.brakes ?? [],
     });
+  });
+
+  it('says which host is blind and why, beside the deferred action’s own clause', () => {
+    const leases = [lease({ id: 'o', image: OLD_IMAGE }), lease({ id: 'x', image: OTHER_IMAGE, hostname: null, bot: null })];
+    const result = plan(config(), observation(leases, BLIND), NOW);
+    expect(result.deferred.map((d) => [d.action.detail, d.detail])).toEqual([
+      [`runs image bbbbbbbbbbbb, not group ${GROUP}'s aaaaaaaaaaaa`, `host ${HOST} is blind this pass: bot list failed: HTTP 503`],
+      [`no group of host ${HOST} claims it (image cccccccccccc)`, `host ${HOST} is blind this pass: bot list failed: HTTP 503`],
+    ]);
   });
 
   it('renews for 23h and says when the lease expires', () => {

@@ -57,12 +57,19 @@ const secretRef = z
     }
   });
 
-const duration = (fallback: string) =>
+/** A duration knob, bounded: a value outside [min, max] would quietly break the fleet. */
+const duration = (fallback: string, min: string, max: string) =>
   z
     .string({ error: 'must be a duration string with a unit, such as "90s", "60m" or "22h"' })
     .regex(DURATION_PATTERN, 'must be a duration with a unit, such as "90s", "60m" or "22h"')
+    .refine((text) => parseDuration(text)! >= parseDuration(min)! && parseDuration(text)! <= parseDuration(max)!, {
+      message: `must be between ${min} and ${max}`,
+    })
     .default(fallback)
     .transform((text) => parseDuration(text)!);
+
+/** MacService fleets are tens of VMs; a count beyond this is a typo, not a fleet. */
+export const MAX_GROUP_COUNT = 1000;
 
 /** A whole number, or a percentage of the group's count such as "25%". */
 export type Size = number | `${number}%`;
@@ -88,7 +95,7 @@ const hostname = z
 const groupSchema = z.strictObject({
   hostname,
   image,
-  count: wholeNumber(),
+  count: wholeNumber().max(MAX_GROUP_COUNT, `must be a whole number from 0 to ${MAX_GROUP_COUNT}`),
   cert: secretRef,
   key: secretRef,
 });
@@ -98,7 +105,8 @@ const swarmingSchema = z
     host: z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com'),
     url: serviceUrl.optional(),
     pool: z.string().min(1, 'must not be empty'),
-    groups: z.array(groupSchema),
+    // An empty list would orphan, and so drain, every lease of the host: drain with count 0.
+    groups: z.array(groupSchema).min(1, 'must list at least one group (set a count to 0 to drain it)'),
   })
   .superRefine((server, ctx) => {
     const seen = (key: 'hostname' | 'image') => {
@@ -121,11 +129,11 @@ const swarmingSchema = z
 
 export const policySchema = z.strictObject({
   /** A lease with no bot is `booting` for this long after creation, `missing` after. */
-  bootGrace: duration('60m'),
+  bootGrace: duration('60m', '5m', '24h'),
   /** A dead bot is vacated only once it has been silent this long (Swarming's own death timeout is 10m). */
-  deadAfter: duration('30m'),
+  deadAfter: duration('30m', '0s', '24h'),
   /** Renew a kept lease when its expiry is closer than this. */
-  renewBefore: duration('22h'),
+  renewBefore: duration('22h', '1h', '24h'),
   /** New-image leases a group may have above its count during a rollout. */
   maxSurge: size.default('25%'),
   /** How far below count healthy capacity may drop while outdated leases are replaced. */
@@ -141,11 +149,14 @@ export const policySchema = z.strictObject({
   /** Mutations in flight at once. */
   concurrency: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(8),
   /** The whole pass, observation included; actions not started by then are skipped. */
-  passDeadline: duration('4m'),
+  passDeadline: duration('4m', '10s', '1h'),
   /** One HTTP request. */
-  requestTimeout: duration('30s'),
+  requestTimeout: duration('30s', '100ms', '5m'),
   /** Attempts for one retryable call (429, 5xx, connection errors). */
   maxAttempts: z.number().int().min(1, 'must be at least 1').max(10, 'must be at most 10').default(4),
+}).refine((policy) => policy.passDeadline > policy.requestTimeout, {
+  message: 'must be longer than requestTimeout, or no request could finish within the pass',
+  path: ['passDeadline'],
 });
 
 export const configSchema = z
@@ -157,7 +168,8 @@ export const configSchema = z
       profile: z.string().min(1).default('V1_MEDIUM_VM'),
       accessLevel: z.string().min(1).default('GOLANG_OSS'),
     }),
-    swarming: z.array(swarmingSchema),
+    // An empty list would orphan, and so drain, the whole fleet.
+    swarming: z.array(swarmingSchema).min(1, 'must list at least one swarming host'),
     policy: policySchema.default(() => policySchema.parse({})),
     dryRun: z.boolean().default(false),
   })

@@ -31,8 +31,10 @@ interface Subject {
   host: string;
   attribution: Attribution;
   verdict: Verdict;
-  /** Its host's bot list cannot be trusted: nothing of it is vacated. */
+  /** Its host's bot list cannot be trusted: nothing of it is vacated (see section 3b). */
   blind: boolean;
+  /** Why its host is blind; null when it is not. */
+  blindReason: string | null;
   /** Adds to its group's healthy capacity (see isHealthyCapacity). */
   capacity: boolean;
   /** A live bot running a task: never vacated, only waited for. */
@@ -47,7 +49,8 @@ type Candidate = { action: VacateAction; priority: number };
  * Sections are decided in this order, which is the execution order (see phaseOf) except that
  * replacement vacates are decided before creates: the surge counts the leases that stay.
  *   1. verdicts · 2. health vacates and the brake · 3. replacement vacates (rollout, excess,
- *   orphans) · 4. the vacate budget · 5. creates · 6. renewals.
+ *   orphans) · 3b. blind hosts' would-be replacement vacates, deferred · 4. the vacate budget ·
+ *   5. creates · 6. renewals.
  */
 export function plan(config: Config, observation: Observation, now: number): Plan {
   const policy = config.policy;
@@ -111,7 +114,7 @@ export function plan(config: Config, observation: Observation, now: number): Pla
     const currentKept = members.filter((s) => s.verdict.current && !proposed.has(s.lease.leaseId));
     const excess = currentKept.length - group.count;
     if (excess <= 0) continue;
-    const detail = `group ${group.hostname} has ${currentKept.length} current leases, count ${group.count}`;
+    const detail = excessDetail(group, currentKept.length);
     const choice = currentKept.filter((s) => !decided.has(s.lease.leaseId)).sort(byVacateOrder).slice(0, excess);
     for (const subject of choice) take(subject, vacate(subject, 'excess', detail), PRIORITY.excess);
   }
@@ -123,6 +126,23 @@ export function plan(config: Config, observation: Observation, now: number): Pla
     const action = vacate(subject, 'orphaned', orphanDetail(subject));
     if (subject.busy) defer(action, 'busy', busyDetail(subject));
     else propose(action, PRIORITY.orphaned);
+  }
+
+  // 3b. Blind hosts: nothing is vacated, but every lease a sighted pass would vacate for rollout,
+  // excess or orphaning is deferred, so none is dropped silently. Health is unknown there, so no
+  // health vacate is wanted; the leases stay kept (renewed, counted against creates).
+  const deferBlind = (subject: Subject, reason: VacateReason, detail: string) =>
+    defer(vacate(subject, reason, detail), 'blind-host', `host ${subject.host} is blind this pass: ${subject.blindReason}`);
+  for (const { group } of configuredGroups(config)) {
+    const members = subjects.filter((s) => s.attribution.group === group && s.blind);
+    for (const subject of members.filter((s) => !s.verdict.current)) deferBlind(subject, 'outdated', outdatedDetail(subject, group));
+    const current = members.filter((s) => s.verdict.current);
+    // With health unknown, the youngest would go first (as booting ones do on a sighted host).
+    const excess = [...current].sort(byAge).slice(0, Math.max(0, current.length - group.count));
+    for (const subject of excess) deferBlind(subject, 'excess', excessDetail(group, current.length));
+  }
+  for (const subject of subjects.filter((s) => s.attribution.group === null && s.blind)) {
+    deferBlind(subject, 'orphaned', orphanDetail(subject));
   }
 
   // 4. The vacate budget, in priority order (stable: each section's own order within a priority).
@@ -206,6 +226,7 @@ function managedSubjects(config: Config, observation: Observation, now: number):
         attribution,
         verdict,
         blind: hostObservation?.blind ?? false,
+        blindReason: hostObservation?.blind ? (hostObservation.blindReason ?? 'no reason given') : null,
         capacity: isHealthyCapacity(verdict, lease),
         busy: verdict.state !== 'unknown' && bot !== null && !bot.isDead && bot.taskId !== null,
       };
@@ -269,8 +290,13 @@ function vacateRank(subject: Subject): number {
 }
 
 function byVacateOrder(a: Subject, b: Subject): number {
+  return vacateRank(a) - vacateRank(b) || byAge(a, b);
+}
+
+/** Youngest first (unknown age counts as oldest), then lease id. */
+function byAge(a: Subject, b: Subject): number {
   const age = (s: Subject) => s.verdict.ageMs ?? Number.POSITIVE_INFINITY;
-  return vacateRank(a) - vacateRank(b) || age(a) - age(b) || compareStrings(a.lease.leaseId, b.lease.leaseId);
+  return age(a) - age(b) || compareStrings(a.lease.leaseId, b.lease.leaseId);
 }
 
 function configuredGroups(config: Config): { server: SwarmingServer; group: Group }[] {
@@ -331,6 +357,10 @@ function orphanDetail(subject: Subject): string {
   return subject.attribution.server === null
     ? `host ${subject.host} is not configured`
     : `no group of host ${subject.host} claims it (image ${shortImage(subject.lease.image)})`;
+}
+
+function excessDetail(group: Group, current: number): string {
+  return `group ${group.hostname} has ${current} current leases, count ${group.count}`;
 }
 
 function busyDetail(subject: Subject): string {

@@ -110,9 +110,10 @@ export interface Deferred {
    * `capacity`: vacating would drop healthy capacity below count − maxUnavailable;
    * `surge`: creating would exceed count + maxSurge;
    * `busy`: the bot is running a task;
-   * `dead-recently`: the bot died less than deadAfter ago.
+   * `dead-recently`: the bot died less than deadAfter ago;
+   * `blind-host`: its host's bot list cannot be trusted this pass, so nothing of it is vacated.
    */
-  reason: 'vacate-budget' | 'create-budget' | 'capacity' | 'surge' | 'busy' | 'dead-recently';
+  reason: 'vacate-budget' | 'create-budget' | 'capacity' | 'surge' | 'busy' | 'dead-recently' | 'blind-host';
   detail: string;
 }
 
