@@ -142,11 +142,19 @@ describe('loadConfig', () => {
   };
 
   it('prefers --config, then MAKEMAC_CONFIG_FILE, then MAKEMAC_CONFIG', () => {
-    const env = { MAKEMAC_CONFIG_FILE: '/missing.json', MAKEMAC_CONFIG: '{' };
+    const env = { MAKEMAC_CONFIG_FILE: '/missing.json', MAKEMAC_CONFIG: '{', ARM_KEY: 'k' };
     expect(loadConfig({ configFile: '/etc/makemac.json', env, readFile }).macService.customer).toBe('golang');
     expect(() => loadConfig({ env, readFile })).toThrow('cannot read config file /missing.json (ENOENT)');
     expect(() => loadConfig({ env: { MAKEMAC_CONFIG: '{' }, readFile })).toThrow('MAKEMAC_CONFIG: invalid JSON');
-    expect(loadConfig({ env: { MAKEMAC_CONFIG: text }, readFile }).swarming).toHaveLength(1);
+    expect(loadConfig({ env: { MAKEMAC_CONFIG: text, ARM_KEY: 'k' }, readFile }).swarming).toHaveLength(1);
+  });
+
+  it('refuses an env: reference to an unset variable, naming the field and the variable', () => {
+    const env = { MAKEMAC_CONFIG: text };
+    expect(() => loadConfig({ env, readFile })).toThrow(
+      'MAKEMAC_CONFIG: swarming[0].groups[1].key: environment variable ARM_KEY is not set',
+    );
+    expect(loadConfig({ env: { ...env, ARM_KEY: 'k' }, readFile }).swarming[0]!.groups[1]!.key).toBe('env:ARM_KEY');
   });
 
   it('says where config can come from when there is none', () => {

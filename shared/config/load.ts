@@ -32,7 +32,27 @@ export function loadConfig(source: ConfigSource): Config {
   } else {
     throw new ConfigError('no config: pass --config FILE, or set MAKEMAC_CONFIG_FILE or MAKEMAC_CONFIG');
   }
-  return parseConfigText(text, origin);
+  const config = parseConfigText(text, origin);
+  checkEnvReferences(config, source.env, origin);
+  return config;
+}
+
+/**
+ * `env:` references are checked now, with the config, so a missing variable is a config error
+ * (exit 2, before any API call) rather than a failed create hours later. `secret:` references
+ * are not: reading them is an API call, made only when the value is needed.
+ */
+function checkEnvReferences(config: Config, env: ConfigSource['env'], origin: string): void {
+  const refs: [string, string][] = [['macService.apiKey', config.macService.apiKey]];
+  config.swarming.forEach((server, i) =>
+    server.groups.forEach((group, j) => {
+      refs.push([`swarming[${i}].groups[${j}].cert`, group.cert], [`swarming[${i}].groups[${j}].key`, group.key]);
+    }),
+  );
+  const missing = refs
+    .filter(([, ref]) => ref.startsWith('env:') && !env[ref.slice('env:'.length)])
+    .map(([path, ref]) => `${path}: environment variable ${ref.slice('env:'.length)} is not set`);
+  if (missing.length > 0) throw new ConfigError(`${origin}: ${missing.join('; ')}`);
 }
 
 export function parseConfigText(text: string, origin: string): Config {
