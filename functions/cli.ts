@@ -14,6 +14,7 @@ import { isDryRun, newPassId, runPass } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 import { benchCommand } from './bench';
 import { runDemo } from './demo';
+import { unwritable } from './files';
 import { simulateCommand } from './simulate';
 
 const EXIT_OK = 0;
@@ -50,11 +51,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     case 'bench':
       return benchCommand(rest, io);
     case undefined:
+      io.stderr.write(`makemac: which command?\n${USAGE}\n`);
+      return EXIT_USAGE;
     case 'help':
     case '--help':
     case '-h':
       io.stdout.write(`${USAGE}\n`);
-      return command === undefined ? EXIT_USAGE : EXIT_OK;
+      return EXIT_OK;
     default:
       io.stderr.write(`makemac: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
       return EXIT_USAGE;
@@ -96,6 +99,12 @@ async function reconcile(args: string[], io: CliIo): Promise<number> {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`makemac: bad config: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  // Checked now: finding out after the pass would mean its mutations are done and unrecorded.
+  const planOutProblem = flags['plan-out'] === undefined ? null : unwritable(flags['plan-out']);
+  if (planOutProblem !== null) {
+    io.stderr.write(`makemac reconcile: --plan-out: ${planOutProblem}\n`);
     return EXIT_USAGE;
   }
 

@@ -6,6 +6,7 @@ import { formatText, groupByScenario, toHtml, toJson } from '../shared/sim/repor
 import { SCENARIO_NAMES } from '../shared/sim/scenarios';
 import { POLICY_NAMES, simulatePolicies, type PolicyName, type SimulationResult } from '../shared/sim/simulator';
 import type { CliIo } from './cli';
+import { unwritable } from './files';
 import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const MAX_DAYS = 30;
@@ -65,6 +66,8 @@ function parseSimulateArgs(args: string[]): SimulateArgs | string {
     return `--policy must be default, makemac or both, not ${JSON.stringify(policy)}`;
   }
   if (values.report !== undefined && values.report.trim() === '') return '--report needs a file name';
+  const reportProblem = values.report === undefined ? null : unwritable(values.report);
+  if (reportProblem !== null) return `--report: ${reportProblem}`;
   return {
     scenarios,
     days,

@@ -131,7 +131,11 @@ export function groupStatusEntry(group: GroupSummary): LogEntry {
 export function passSummaryEntry(summary: PassSummary): LogEntry {
   const { actions } = summary;
   const expiry =
-    summary.soonestExpiryHours === null ? 'no managed leases' : `soonest expiry in ${formatDuration(summary.soonestExpiryHours * 3_600_000)}`;
+    summary.observed === null
+      ? 'leases unknown (not observed)'
+      : summary.soonestExpiryHours === null
+        ? 'no managed leases'
+        : `soonest expiry in ${formatDuration(summary.soonestExpiryHours * 3_600_000)}`;
   const verdict = summary.outcome === 'ok' ? 'Pass completed' : `Pass FAILED (${summary.failures.join(', ')})`;
   return {
     severity: summary.outcome === 'ok' ? 'INFO' : 'ERROR',

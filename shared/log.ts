@@ -2,6 +2,7 @@
 // fields come from the same object; this file only decides how an entry is written.
 import type { Writable } from 'node:stream';
 import { Logging } from '@google-cloud/logging';
+import { setInstrumentationStatus } from '@google-cloud/logging/build/src/utils/instrumentation';
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
@@ -35,6 +36,9 @@ export class JsonLogger implements Logger {
   ) {
     // useMessageField: false keeps the fields at the top of jsonPayload, where metric filters look.
     this.log = new Logging({ projectId }).logSync('makemac', stream, { useMessageField: false });
+    // Marks the library's one-off diagnostic line (its name and version, with no severity,
+    // message or event) as already written, so every line on stdout is one of makemac's entries.
+    setInstrumentationStatus(true);
   }
 
   write(entry: LogEntry): void {

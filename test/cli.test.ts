@@ -85,6 +85,10 @@ describe('makemac reconcile', () => {
     expect(fleet.macService.requests[0]!.headers['x-goog-api-key']).toBe(SECRETS.apiKey);
 
     const lines = stdout.jsonLines();
+    // Every line on stdout is one of makemac's entries, the logging library's included.
+    const raw = stdout.text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+    expect(raw.length).toBe(lines.length);
+    for (const entry of raw) expect(Object.keys(entry)).toEqual(expect.arrayContaining(['severity', 'message', 'event', 'passId', 'dryRun']));
     const vacates = lines.filter((l) => l.event === 'lease.vacate');
     expect(vacates.map((l) => [l.leaseId, l.reason, l.outcome]).sort()).toEqual(
       [
@@ -166,6 +170,14 @@ describe('makemac reconcile', () => {
     expect(fleet.macService.requests).toEqual([]);
     expect(fleet.publicSwarming.requests).toEqual([]);
     expect(fleet.securitySwarming.requests).toEqual([]);
+  });
+
+  it('exits 2 before any API call when the plan file cannot be written', async () => {
+    const { code, stderr } = await run(['--plan-out', join(dir, 'no-such-dir', 'plan.json')]);
+    expect(code).toBe(2);
+    expect(stderr.text).toMatch(/--plan-out: cannot write .*no-such-dir\/plan\.json \(ENOENT\)/);
+    expect(fleet.macService.requests).toEqual([]);
+    expect((await run(['--plan-out', dir])).stderr.text).toContain('is a directory');
   });
 
   it('exits 2 on an unknown flag', async () => {
