@@ -40,9 +40,33 @@ export function actionEntry(result: Outcome): LogEntry {
   };
 }
 
-export function deferredEntry(entry: Deferred): LogEntry {
+/**
+ * One entry per deferred vacate or renewal, but one per group and reason for deferred creates:
+ * a count raised by hundreds would otherwise log hundreds of identical lines every pass.
+ */
+export function deferredEntries(deferred: readonly Deferred[]): LogEntry[] {
+  const creates = new Map<string, { entry: Deferred; count: number }>();
+  const entries: LogEntry[] = [];
+  for (const entry of deferred) {
+    if (entry.action.kind !== 'create') {
+      entries.push(deferredEntry(entry, 1));
+      continue;
+    }
+    const key = `${entry.action.swarmingHost}\n${entry.action.group}\n${entry.reason}`;
+    const seen = creates.get(key);
+    if (seen) seen.count += 1;
+    else creates.set(key, { entry, count: 1 });
+  }
+  for (const { entry, count } of creates.values()) entries.push(deferredEntry(entry, count));
+  return entries;
+}
+
+function deferredEntry(entry: Deferred, count: number): LogEntry {
   const { action } = entry;
-  const subject = action.kind === 'create' ? `create for ${action.group}` : `${action.kind} of lease ${action.leaseId}`;
+  const subject =
+    action.kind === 'create'
+      ? `${count === 1 ? 'a create' : `${count} creates`} for ${action.group}`
+      : `${action.kind} of lease ${action.leaseId}`;
   return {
     severity: 'INFO',
     message: `Deferred ${subject} (${action.reason}) to a later pass: ${entry.detail}.`,
@@ -51,6 +75,7 @@ export function deferredEntry(entry: Deferred): LogEntry {
       action: action.kind,
       reason: action.reason,
       deferral: entry.reason,
+      count,
       leaseId: action.kind === 'create' ? null : action.leaseId,
       swarmingHost: action.swarmingHost,
       group: action.group,

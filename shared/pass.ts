@@ -9,7 +9,7 @@ import type { Logger } from './log';
 import {
   actionEntry,
   brakeEntry,
-  deferredEntry,
+  deferredEntries,
   groupStatusEntry,
   ignoredBotEntry,
   observeErrorEntry,
@@ -123,7 +123,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const plan = (options.planner ?? makePlan)(config, observation, now());
   plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
   plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
-  plan.deferred.forEach((entry) => logger.write(deferredEntry(entry)));
+  deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));
 
   const outcomes = await apply(plan.actions, {
     config,
