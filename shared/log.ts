@@ -100,6 +100,21 @@ export class MemoryLogger implements Logger {
   }
 }
 
+/** A logger that passes every string of every entry through `redact` first. */
+export function redactingLogger(logger: Logger, redact: (text: string) => string): Logger {
+  return { write: (entry) => logger.write(mapStrings(entry, redact)) };
+}
+
+/** A copy of `value` with every string in it, at any depth, mapped by `map`. */
+export function mapStrings<T>(value: T, map: (text: string) => string): T {
+  if (typeof value === 'string') return map(value) as T;
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map)])) as T;
+  }
+  return value;
+}
+
 export function teeLogger(...loggers: Logger[]): Logger {
   return { write: (entry) => loggers.forEach((logger) => logger.write(entry)) };
 }

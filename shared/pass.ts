@@ -5,7 +5,7 @@ import { apply, type LeaseMutator, type Outcome, type SecretSource } from './app
 import { withRetry } from './apply/retry';
 import type { Config } from './config/schema';
 import type { CallCounter } from './http';
-import type { Logger } from './log';
+import { mapStrings, redactingLogger, type Logger } from './log';
 import {
   actionEntry,
   brakeEntry,
@@ -61,7 +61,10 @@ export function isDryRun(config: Config, forceDryRun: boolean | undefined): bool
 }
 
 export async function runPass(options: PassOptions): Promise<PassResult> {
-  const { config, logger } = options;
+  const { config } = options;
+  // Everything this pass writes or answers passes through the secret values' redaction.
+  const redact = (text: string) => options.secrets.redact(text);
+  const logger = redactingLogger(options.logger, redact);
   const now = options.now ?? Date.now;
   const passId = options.passId ?? newPassId();
   const dryRun = isDryRun(config, options.forceDryRun);
@@ -96,7 +99,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     });
     summary.groups.forEach((group) => logger.write(groupStatusEntry(group)));
     logger.write(passSummaryEntry(summary));
-    return { summary, observation, plan, outcomes };
+    return { summary: mapStrings(summary, redact), observation, plan: mapStrings(plan, redact), outcomes: mapStrings(outcomes, redact) };
   };
 
   // Reads are retried like mutations; they are idempotent, so an unknown outcome is no obstacle.

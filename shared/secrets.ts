@@ -17,14 +17,36 @@ export class SecretError extends Error {
   override name = 'SecretError';
 }
 
+/** Shorter values are not redacted: replacing every "abc" in the logs would hide more than secrets. */
+const MIN_REDACTED_LENGTH = 8;
+
 export class SecretResolver {
   private readonly cache = new Map<string, Promise<string>>();
+  /** Every value handed out, so that output can be scrubbed of them (see redact). */
+  private readonly values = new Set<string>();
   private client: Promise<SecretManagerClientLike> | null = null;
 
   constructor(private readonly options: SecretResolverOptions) {}
 
   /** The value behind `ref`. Secret Manager is asked once per reference, even by concurrent callers. */
   async resolve(ref: string): Promise<string> {
+    const value = await this.lookUp(ref);
+    if (value.length >= MIN_REDACTED_LENGTH) this.values.add(value);
+    return value;
+  }
+
+  /**
+   * `text` with every secret value this resolver has handed out replaced. The last line of
+   * defence for server text that echoes a value back (an error body quoting the bot key, say);
+   * values not resolved yet cannot be known, so the clients also drop key-shaped text.
+   */
+  redact(text: string): string {
+    let result = text;
+    for (const value of this.values) if (result.includes(value)) result = result.split(value).join('[secret]');
+    return result;
+  }
+
+  private async lookUp(ref: string): Promise<string> {
     if (ref.startsWith('env:')) return this.fromEnv(ref);
     if (!ref.startsWith('secret:')) return ref;
     let value = this.cache.get(ref);

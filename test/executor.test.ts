@@ -149,7 +149,7 @@ describe('apply', () => {
   });
 
   it('in dry run calls nothing and resolves no secret', async () => {
-    const outcomes = await apply([create(), vacate('x'), renew('y')], options({ dryRun: true, secrets: { resolve: () => Promise.reject(new Error('resolved')) } }));
+    const outcomes = await apply([create(), vacate('x'), renew('y')], options({ dryRun: true, secrets: { resolve: () => Promise.reject(new Error('resolved')), redact: (text) => text } }));
     expect(outcomes.map((o) => o.outcome)).toEqual(['dry-run', 'dry-run', 'dry-run']);
     expect(fleet.macService.requests).toEqual([]);
   });

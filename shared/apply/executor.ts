@@ -15,6 +15,8 @@ export interface LeaseMutator {
 
 export interface SecretSource {
   resolve(ref: string): Promise<string>;
+  /** Text with every value resolved so far replaced. */
+  redact(text: string): string;
 }
 
 export type OutcomeKind = 'ok' | 'error' | 'skipped' | 'dry-run';
