@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, parseConfigText } from '../shared/config/load';
 import { sizeOf } from '../shared/config/schema';
@@ -57,6 +59,14 @@ describe('config', () => {
       requestTimeout: 30_000,
       maxAttempts: 4,
     });
+  });
+
+  it('accepts the example in the README’s Configuration section', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const example = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+    const config = parseConfig(JSON.parse(example), 'README.md');
+    expect(config.swarming[0]!.groups[0]!.count).toBe(20);
   });
 
   it('reads durations with units and sizes as numbers or percentages', () => {
