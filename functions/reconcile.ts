@@ -32,6 +32,22 @@ function instanceFor(env: Record<string, string | undefined>): Instance {
   return instance;
 }
 
+/**
+ * `?dryRun=1` forces a dry run. Anything the function does not understand is refused rather
+ * than ignored: a misspelt dry run must never become a live pass.
+ */
+export function dryRunQuery(query: Request['query']): { dryRun: boolean } | { error: string } {
+  const unknown = Object.keys(query).filter((key) => key !== 'dryRun');
+  if (unknown.length > 0) return { error: `unknown query parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the only one is dryRun` };
+  const value = query.dryRun;
+  if (value === undefined) return { dryRun: false };
+  if (typeof value !== 'string') return { error: 'dryRun must be given once, as dryRun=1 or dryRun=0' };
+  const normalized = value.toLowerCase();
+  if (['', '1', 'true', 'yes'].includes(normalized)) return { dryRun: true };
+  if (['0', 'false', 'no'].includes(normalized)) return { dryRun: false };
+  return { error: `dryRun=${JSON.stringify(value)} is not understood: use dryRun=1 or dryRun=0` };
+}
+
 /** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` → `projects/P/traces/TRACE_ID`. */
 export function traceOf(header: string | undefined, projectId: string | undefined): string | undefined {
   const traceId = header?.split('/')[0];
@@ -52,7 +68,12 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     res.status(500).json({ error: `bad config: ${err.message}` });
     return;
   }
-  const forceDryRun = ['1', 'true'].includes(String(req.query.dryRun ?? ''));
+  const query = dryRunQuery(req.query);
+  if ('error' in query) {
+    res.status(400).json({ error: query.error });
+    return;
+  }
+  const forceDryRun = query.dryRun;
   const passId = newPassId();
   const trace = traceOf(req.get('x-cloud-trace-context'), process.env.GOOGLE_CLOUD_PROJECT);
   const logger = new JsonLogger(process.stdout, {

@@ -69,6 +69,23 @@ describe('the reconcile function', () => {
     expect(mutations()).toEqual([]);
   });
 
+  it.each(['?dryRun=TRUE', '?dryRun=yes', '?dryRun'])('takes %s as a dry run too', async (query) => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const response = await fetch(`${baseUrl}/${query}`, { method: 'POST' });
+    expect(((await response.json()) as any).dryRun).toBe(true);
+    expect(mutations()).toEqual([]);
+  });
+
+  it.each(['?dryRun=maybe', '?dryrun=1', '?dryRun=1&dryRun=1'])('refuses %s with 400 rather than run a live pass', async (query) => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const response = await fetch(`${baseUrl}/${query}`, { method: 'POST' });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as any).error).toMatch(/dryRun/);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
   it('answers 405 to anything but POST, without a pass', async () => {
     const response = await fetch(`${baseUrl}/`);
     expect(response.status).toBe(405);
