@@ -2,9 +2,11 @@
 // fleets of 100, 1,000 and 10,000 leases, every API call delayed by a fixed latency. Measures
 // wall time at concurrency 8 against 1, API calls per steady-state pass against Go makemac's
 // policy (which renews every lease every pass), and the process's peak memory.
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
+import { MAX_GROUP_COUNT } from '../shared/config/schema';
 import { managedProjectName, METADATA } from '../shared/fleet';
 import { CallCounter } from '../shared/http';
 import type { Logger } from '../shared/log';
@@ -37,14 +39,24 @@ interface BenchGroup {
   count: number;
 }
 
-/** Production's group shape (scenarios.ts BASE_GROUPS), scaled to `size` leases. */
+/**
+ * Production's group shape (scenarios.ts BASE_GROUPS), scaled to `size` leases. A scaled group
+ * above the config's MAX_GROUP_COUNT is split into parts with their own hostname and image, as
+ * an operator would have to.
+ */
 function groupsOf(size: number): BenchGroup[] {
   const total = BASE_GROUPS.reduce((n, g) => n + g.count, 0);
   let left = size;
-  return BASE_GROUPS.map((g, i) => {
+  return BASE_GROUPS.flatMap((g, i) => {
     const count = i === BASE_GROUPS.length - 1 ? left : Math.round((g.count / total) * size);
     left -= count;
-    return { host: g.host, hostname: g.hostname, image: g.image, count };
+    const parts = Math.max(1, Math.ceil(count / MAX_GROUP_COUNT));
+    return Array.from({ length: parts }, (_, part) => ({
+      host: g.host,
+      hostname: parts === 1 ? g.hostname : `${g.hostname}-part${part + 1}`,
+      image: parts === 1 ? g.image : createHash('sha256').update(`${g.image}/${part}`).digest('hex'),
+      count: Math.floor(count / parts) + (part < count % parts ? 1 : 0),
+    }));
   });
 }
 
