@@ -70,6 +70,7 @@ export function parseBotId(botId: string, customer: string): ParsedBotId | null 
 }
 
 const HOUR_MS = 3_600_000;
+const STAMP_SKEW_MS = 10 * 60_000;
 
 /**
  * How old a lease is, in ms, or null when it cannot be known (older than an hour).
@@ -81,10 +82,9 @@ const HOUR_MS = 3_600_000;
  */
 export function leaseAgeMs(lease: Lease, now: number): number | null {
   const stamp = lease.metadata[METADATA.created];
-  if (stamp !== undefined) {
-    const created = parseTimestamp(stamp);
-    if (created !== null) return Math.max(0, now - created);
-  }
+  const created = stamp === undefined ? null : parseTimestamp(stamp);
+  // A stamp from the future is wrong, not young: beyond clock skew it is ignored.
+  if (created !== null && created <= now + STAMP_SKEW_MS) return Math.max(0, now - created);
   if (lease.expiresAt !== null && lease.expiresAt - now > RENEW_DURATION_SECONDS * 1000) {
     return Math.max(0, now - (lease.expiresAt - CREATE_DURATION_SECONDS * 1000));
   }

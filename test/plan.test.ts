@@ -93,6 +93,11 @@ const cases: Case[] = [
     actions: [],
   },
   {
+    name: 'a lease whose creation stamp lies in the future is aged by its expiry instead, and renewed before it is lost',
+    leases: [{ id: 'f', createdAgo: -48 * HOUR, expiresIn: 2 * HOUR }],
+    actions: [renew('f')],
+  },
+  {
     name: 'a Go-made lease with expiry more than 23h away is young and not renewed, even under renewBefore',
     config: { policy: { renewBefore: '24h' } },
     leases: [{ id: 'y', createdAgo: null, expiresIn: 23 * HOUR + 30 * MINUTE }],
