@@ -143,12 +143,19 @@ export function ignoredBotEntry(host: string, botId: string, why: string): LogEn
 }
 
 export function groupStatusEntry(group: GroupSummary): LogEntry {
+  const done = `created ${group.created}, vacated ${group.vacated}, renewed ${group.renewed}, failed ${group.failed}.`;
+  if (group.unknown > 0) {
+    return {
+      severity: 'WARNING',
+      message: `${group.group} on ${group.swarmingHost}: health unknown, its host is blind (${group.leases} leases, ${group.desired} desired); ${done}`,
+      fields: { event: 'group.status', ...group },
+    };
+  }
   return {
     severity: group.healthy < group.desired ? 'WARNING' : 'INFO',
     message:
       `${group.group} on ${group.swarmingHost}: ${group.healthy}/${group.desired} healthy ` +
-      `(${group.busy} busy, ${group.booting} booting, ${group.unhealthy} unhealthy, ${group.outdated} outdated); ` +
-      `created ${group.created}, vacated ${group.vacated}, renewed ${group.renewed}, failed ${group.failed}.`,
+      `(${group.busy} busy, ${group.booting} booting, ${group.unhealthy} unhealthy, ${group.outdated} outdated); ${done}`,
     fields: { event: 'group.status', ...group },
   };
 }

@@ -9,8 +9,11 @@ export interface GroupSummary extends GroupStatus {
   vacated: number;
   renewed: number;
   failed: number;
-  /** healthy ÷ desired (1 when nothing is desired): the capacity alert's signal. */
-  healthyRatio: number;
+  /**
+   * healthy ÷ desired (1 when nothing is desired): the capacity alert's signal. Left out while
+   * the group's host is blind: its health is unknown, not zero, and must not page anyone.
+   */
+  healthyRatio?: number;
 }
 
 /** Why a pass did not complete cleanly; each makes the CLI exit 1 and the function answer 500. */
@@ -103,7 +106,7 @@ function groupSummary(group: GroupStatus, outcomes: Outcome[]): GroupSummary {
     vacated: done('vacate'),
     renewed: done('renew'),
     failed: mine.filter((o) => o.outcome === 'error').length,
-    healthyRatio: group.desired === 0 ? 1 : Math.round((group.healthy / group.desired) * 1000) / 1000,
+    ...(group.unknown > 0 ? {} : { healthyRatio: group.desired === 0 ? 1 : Math.round((group.healthy / group.desired) * 1000) / 1000 }),
   };
 }
 

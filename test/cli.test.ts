@@ -158,6 +158,12 @@ describe('makemac reconcile', () => {
     expect(mutations().filter((r) => r.verb === 'vacate')).toEqual([]);
     expect(mutations().filter((r) => r.verb === 'renew').map((r) => r.body.leaseId)).toEqual([expiring.leaseId]);
     expect(stdout.jsonLines().find((l) => l.event === 'pass.summary')!.blindHosts).toEqual([SECURITY_HOST]);
+    // The blind host's group is of unknown health, not of zero: no ratio for the capacity alert.
+    const status = stdout.jsonLines().find((l) => l.event === 'group.status' && l.swarmingHost === SECURITY_HOST)!;
+    expect(status).toMatchObject({ unknown: 1, healthy: 0, severity: 'WARNING' });
+    expect(status.healthyRatio).toBeUndefined();
+    expect(status.message).toContain('health unknown, its host is blind');
+    expect(stdout.jsonLines().find((l) => l.event === 'group.status' && l.group === 'darwin-amd64-14')!.healthyRatio).toBe(0);
   });
 
   it('exits 2 on a bad config, naming the field, without any API call', async () => {

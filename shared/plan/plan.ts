@@ -329,6 +329,7 @@ export function groupStatuses(config: Config, subjects: readonly GroupMember[]):
       booting: count((s) => s.verdict.state === 'booting'),
       unhealthy: count((s) => ['missing', 'dead', 'quarantined'].includes(s.verdict.state)),
       outdated: count((s) => !s.verdict.current),
+      unknown: count((s) => s.verdict.state === 'unknown'),
     };
   });
 }

@@ -139,6 +139,8 @@ export interface GroupStatus {
   booting: number;
   unhealthy: number;
   outdated: number;
+  /** Leases whose host is blind this pass: their health is not judged, nor counted above. */
+  unknown: number;
 }
 
 export interface Plan {
