@@ -1,7 +1,7 @@
 // Log sinks. Every entry is built by one function in log-events.ts, so the sentence and the
 // fields come from the same object; this file only decides how an entry is written.
 import type { Writable } from 'node:stream';
-import { Logging } from '@google-cloud/logging';
+import { Entry, LogSync, type Logging } from '@google-cloud/logging';
 import { setInstrumentationStatus } from '@google-cloud/logging/build/src/utils/instrumentation';
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
@@ -34,8 +34,13 @@ export class JsonLogger implements Logger {
     private readonly context: PassContext,
     projectId = process.env.GOOGLE_CLOUD_PROJECT ?? 'makemac-local',
   ) {
+    // LogSync formats entries and writes them to the stream; of its Logging it reads only the
+    // project, the entry factory and a detected resource. A full Logging also sets up API
+    // clients, whose credential lookup probes the GCE metadata server on every run (a stall and
+    // a warning off Google Cloud) for nothing: Cloud Run attaches the resource to stdout lines.
+    const writer = { projectId, detectedResource: undefined, entry: (metadata: object, data: object) => new Entry(metadata, data) };
     // useMessageField: false keeps the fields at the top of jsonPayload, where metric filters look.
-    this.log = new Logging({ projectId }).logSync('makemac', stream, { useMessageField: false });
+    this.log = new LogSync(writer as unknown as Logging, 'makemac', stream, { useMessageField: false });
     // Marks the library's one-off diagnostic line (its name and version, with no severity,
     // message or event) as already written, so every line on stdout is one of makemac's entries.
     setInstrumentationStatus(true);
