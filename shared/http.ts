@@ -57,7 +57,8 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
           outcomeUnknown: true,
         });
       }
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const reason = (err as { cause?: { code?: string; message?: string } }).cause;
+      const cause = reason?.code ?? reason?.message ?? (err as Error).message;
       // A refused connection never reached the server; anything else may have.
       const refused = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
       throw new ApiError(`${endpoint}: connection failed (${cause})`, {
