@@ -125,6 +125,12 @@ describe('config', () => {
     expect(message).toContain(expected);
   });
 
+  it('gives a malformed duration one message, not a second about its bounds', () => {
+    expect(rejection((d) => (d.policy = { bootGrace: 'bogus' }))).toBe(
+      'config.json: policy.bootGrace: must be a duration with a unit, such as "90s", "60m" or "22h"',
+    );
+  });
+
   it('never repeats a value from the document in its errors', () => {
     const message = rejection((d) => {
       d.macService.apiKey = 'secret:has spaces-TOPSECRET';

@@ -61,7 +61,7 @@ const secretRef = z
 const duration = (fallback: string, min: string, max: string) =>
   z
     .string({ error: 'must be a duration string with a unit, such as "90s", "60m" or "22h"' })
-    .regex(DURATION_PATTERN, 'must be a duration with a unit, such as "90s", "60m" or "22h"')
+    .regex(DURATION_PATTERN, { message: 'must be a duration with a unit, such as "90s", "60m" or "22h"', abort: true })
     .refine((text) => parseDuration(text)! >= parseDuration(min)! && parseDuration(text)! <= parseDuration(max)!, {
       message: `must be between ${min} and ${max}`,
     })
