@@ -61,7 +61,7 @@ export function summarizePass(input: SummaryInput): PassSummary {
   if (blindHosts.length > 0) failures.push('blind-host');
   if (brakes.length > 0) failures.push('brake');
   if (count('error') > 0) failures.push('action-error');
-  if (outcomes.some((o) => o.skipReason === 'deadline')) failures.push('deadline');
+  if (outcomes.some((o) => o.skipReason === 'deadline' || o.deadlineReached)) failures.push('deadline');
 
   return {
     passId: input.passId,

@@ -2,7 +2,7 @@
 // retries, the deadline, dry run, and creates whose outcome is unknown.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apply, type ExecutorOptions } from '../shared/apply/executor';
-import { withRetry } from '../shared/apply/retry';
+import { Throttle, withRetry } from '../shared/apply/retry';
 import { parseConfig } from '../shared/config/load';
 import { ApiError, CallCounter } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
@@ -101,10 +101,20 @@ describe('apply', () => {
     fleet.macService.inject('renew', { kind: 'status', status: 429, retryAfter: '7', times: 1 });
     fleet.macService.inject('renew', { kind: 'status', status: 503, times: 1 });
     const slept: number[] = [];
-    const [outcome] = await apply([renew(lease.leaseId)], options({ sleep: async (ms) => void slept.push(ms) }));
+    let clock = Date.now();
+    const [outcome] = await apply(
+      [renew(lease.leaseId)],
+      options({ now: () => clock, deadlineAt: clock + 60_000, sleep: async (ms) => void slept.push(ms, (clock += ms)) }),
+    );
     expect(outcome).toMatchObject({ outcome: 'ok', attempts: 3 });
-    expect(slept[0]).toBe(7_000);
-    expect(slept[1]).toBe(0.5 * 1_000);
+    expect(slept.filter((_, i) => i % 2 === 0)).toEqual([7_000, 0.5 * 1_000]);
+  });
+
+  it('counts retries cut short by the deadline as the deadline’s doing', async () => {
+    const lease = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.macService.inject('renew', { kind: 'status', status: 429, retryAfter: '120' });
+    const [outcome] = await apply([renew(lease.leaseId)], options({ deadlineAt: Date.now() + 30_000 }));
+    expect(outcome).toMatchObject({ outcome: 'error', attempts: 1, deadlineReached: true });
   });
 
   it('gives up after maxAttempts and reports the last error, naming the lease', async () => {
@@ -194,6 +204,25 @@ describe('withRetry', () => {
     expect(calls).toBe(6);
     expect(result.error).toBe(retryable);
     expect(slept).toEqual([100, 200, 400, 800, 1_000]);
+  });
+
+  it('holds back the other calls sharing a throttle while a Retry-After runs', async () => {
+    let clock = 0;
+    const throttle = new Throttle();
+    const shared = { ...base, maxAttempts: 1, now: () => clock, deadlineAt: 120_000, sleep: async (ms: number) => void (clock += ms), throttle };
+    const refused = new ApiError('429', { endpoint: 'e', status: 429, retryable: true, outcomeUnknown: false, retryAfterSeconds: 30 });
+    await withRetry(async () => {
+      throw refused;
+    }, shared);
+    const sentAt: number[] = [];
+    const result = await withRetry(async () => sentAt.push(clock), shared);
+    expect(result.error).toBeUndefined();
+    expect(sentAt).toEqual([30_000]);
+    // And a wait that would run past the deadline is not started at all.
+    throttle.hold(clock + 200_000);
+    const late = await withRetry(async () => sentAt.push(clock), shared);
+    expect(late).toMatchObject({ attempts: 0, deadlineReached: true });
+    expect(sentAt).toHaveLength(1);
   });
 
   it('does not retry errors that are not API errors', async () => {

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema';
 import { CREATE_DURATION_SECONDS, METADATA, managedHost, managedProjectName, type Lease } from '../fleet';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
-import { withRetry } from './retry';
+import { Throttle, withRetry } from './retry';
 
 export interface LeaseMutator {
   create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }>;
@@ -26,6 +26,8 @@ export interface Outcome {
   outcome: OutcomeKind;
   /** Why a skipped action did not run: out of time, or another pass already did its work. */
   skipReason?: 'deadline' | 'superseded';
+  /** A failed action whose retries the pass deadline cut short. */
+  deadlineReached?: boolean;
   /** Safe to log: API errors never hold keys or metadata values. */
   error?: string;
   attempts: number;
@@ -56,6 +58,8 @@ export interface ExecutorOptions {
 
 export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
+  // Every call of the pass goes to MacService, so one Retry-After holds them all back.
+  const throttle = new Throttle();
   for (const phase of PHASE_ORDER) {
     let batch = actions.filter((action) => phaseOf(action) === phase);
     if (phase === 'create' && batch.length > 0 && options.recheck && !options.dryRun) {
@@ -65,7 +69,7 @@ export async function apply(actions: readonly Action[], options: ExecutorOptions
       }
       batch = batch.filter((action) => !superseded.has(action as CreateAction));
     }
-    const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options));
+    const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options, throttle));
     outcomes.push(...results);
   }
   return outcomes;
@@ -104,7 +108,7 @@ function finish(options: ExecutorOptions, outcome: Outcome): Outcome {
   return outcome;
 }
 
-async function runAction(action: Action, options: ExecutorOptions): Promise<Outcome> {
+async function runAction(action: Action, options: ExecutorOptions, throttle: Throttle): Promise<Outcome> {
   const started = options.now();
   if (options.dryRun) return finish(options, { action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
   if (started >= options.deadlineAt) {
@@ -117,10 +121,18 @@ async function runAction(action: Action, options: ExecutorOptions): Promise<Outc
     now: options.now,
     sleep: options.sleep,
     random: options.random,
+    throttle,
   });
   const durationMs = options.now() - started;
   if (result.error) {
-    return finish(options, { action, outcome: 'error', error: result.error.message, attempts: result.attempts, durationMs });
+    return finish(options, {
+      action,
+      outcome: 'error',
+      error: result.error.message,
+      attempts: result.attempts,
+      durationMs,
+      ...(result.deadlineReached ? { deadlineReached: true } : {}),
+    });
   }
   return finish(options, {
     action,

@@ -15,12 +15,28 @@ export interface RetryOptions {
   random?: () => number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Shared by the calls to one server, so a Retry-After holds back every call to it. */
+  throttle?: Throttle;
+}
+
+/**
+ * When a server answers 429 or 503 with Retry-After, it asks to be left alone for a while: not
+ * only the call that got the answer, every call. The calls sharing a Throttle wait it out.
+ */
+export class Throttle {
+  /** Epoch ms before which no call starts. */
+  until = 0;
+  hold(until: number): void {
+    this.until = Math.max(this.until, until);
+  }
 }
 
 export interface RetryResult<T> {
   value?: T;
   error?: Error;
   attempts: number;
+  /** The pass deadline, not the error, ended the attempts. */
+  deadlineReached?: boolean;
 }
 
 export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions): Promise<RetryResult<T>> {
@@ -28,19 +44,36 @@ export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions
   const cap = options.maxDelayMs ?? 20_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const throttle = options.throttle;
   let attempts = 0;
+  let lastError: Error | null = null;
   for (;;) {
+    // Wait out a Retry-After another call was given, unless that runs past the deadline.
+    const heldFor = throttle ? throttle.until - options.now() : 0;
+    if (heldFor > 0) {
+      if (options.now() + heldFor >= options.deadlineAt) {
+        const why = 'the server asked to wait (Retry-After) past the pass deadline';
+        return { error: new Error(lastError ? `${lastError.message} (${why})` : why), attempts, deadlineReached: true };
+      }
+      await sleep(heldFor);
+    }
     attempts += 1;
     try {
       return { value: await call(), attempts };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
+      lastError = error;
+      const serverAsked = error instanceof ApiError ? (error.details.retryAfterSeconds ?? 0) * 1000 : 0;
+      if (serverAsked > 0) throttle?.hold(options.now() + serverAsked);
       if (!shouldRetry(error, options) || attempts >= options.maxAttempts) return { error, attempts };
       const backoff = random() * Math.min(cap, base * 2 ** (attempts - 1));
-      const serverAsked = error instanceof ApiError ? (error.details.retryAfterSeconds ?? 0) * 1000 : 0;
       const delay = Math.max(backoff, serverAsked);
       if (options.now() + delay >= options.deadlineAt) {
-        return { error: new Error(`${error.message} (no time left for attempt ${attempts + 1} before the pass deadline)`), attempts };
+        return {
+          error: new Error(`${error.message} (no time left for attempt ${attempts + 1} before the pass deadline)`),
+          attempts,
+          deadlineReached: true,
+        };
       }
       await sleep(delay);
     }
