@@ -1,6 +1,7 @@
 locals {
   # The timing chain of one pass; each must end before the next gives up:
   #   policy.pass_deadline (default 4m = 240 s: actions not started by then are skipped)
+  #   + policy.request_timeout (default 30 s: a request in flight then may take this long)
   #   < function timeout (the instance is killed at 300 s, mid-mutation, with no summary logged)
   #   <= Scheduler attempt_deadline (Scheduler stops waiting and records DEADLINE_EXCEEDED).
   function_timeout_seconds = 300
@@ -10,6 +11,9 @@ locals {
   # "4m" is policySchema's default for passDeadline (shared/config/schema.ts).
   pass_deadline_parts   = regex("^([0-9.]+)(ms|s|m|h|d)$", try(var.fleet.policy.pass_deadline, "4m"))
   pass_deadline_seconds = tonumber(local.pass_deadline_parts[0]) * local.duration_unit_seconds[local.pass_deadline_parts[1]]
+  # A request in flight at the deadline runs on until its own timeout (default 30s).
+  request_timeout_parts   = regex("^([0-9.]+)(ms|s|m|h|d)$", try(var.fleet.policy.request_timeout, "30s"))
+  request_timeout_seconds = tonumber(local.request_timeout_parts[0]) * local.duration_unit_seconds[local.request_timeout_parts[1]]
 
   # The product config (shared/config/schema.ts), passed whole as MAKEMAC_CONFIG. Its objects are
   # strict, so the keys below are exactly the schema's camelCase keys; optional values left null
@@ -86,8 +90,8 @@ resource "google_cloudfunctions2_function" "reconcile" {
 
   lifecycle {
     precondition {
-      condition     = local.pass_deadline_seconds + 30 <= local.function_timeout_seconds
-      error_message = "fleet.policy.pass_deadline must end at least 30 s before the function timeout (${local.function_timeout_seconds} s), so the pass can log its summary before the instance is killed."
+      condition     = local.pass_deadline_seconds + local.request_timeout_seconds + 10 <= local.function_timeout_seconds
+      error_message = "fleet.policy.pass_deadline plus request_timeout (a request in flight at the deadline runs on until its timeout) must end at least 10 s before the function timeout (${local.function_timeout_seconds} s), so the pass can log its summary before the instance is killed."
     }
   }
 

@@ -143,9 +143,12 @@ describe('terraform: trigger', () => {
     expect(attempt).toBeGreaterThanOrEqual(timeout);
     expect(attempt).toBeGreaterThanOrEqual(15);
     expect(attempt).toBeLessThanOrEqual(1800);
-    // The product's default pass deadline, plus time to log the summary, fits in the timeout.
-    const passDeadlineMs = policySchema.parse({}).passDeadline;
-    expect(timeout * 1000).toBeGreaterThanOrEqual(passDeadlineMs + 30_000);
+    // The product's default pass deadline, a request in flight at it, and time to log the
+    // summary fit in the timeout; the precondition holds any other policy to the same.
+    const { passDeadline, requestTimeout } = policySchema.parse({});
+    expect(timeout * 1000).toBeGreaterThanOrEqual(passDeadline + requestTimeout + 10_000);
+    const precondition = fn.lifecycle[0].precondition[0].condition as string;
+    expect(precondition).toContain('local.pass_deadline_seconds + local.request_timeout_seconds');
     expect(job.retry_config[0].retry_count).toBe(0);
   });
 
