@@ -36,7 +36,7 @@ function instanceFor(env: Record<string, string | undefined>): Instance {
  * `?dryRun=1` forces a dry run. Anything the function does not understand is refused rather
  * than ignored: a misspelt dry run must never become a live pass.
  */
-export function dryRunQuery(query: Request['query']): { dryRun: boolean } | { error: string } {
+function dryRunQuery(query: Request['query']): { dryRun: boolean } | { error: string } {
   const unknown = Object.keys(query).filter((key) => key !== 'dryRun');
   if (unknown.length > 0) return { error: `unknown query parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the only one is dryRun` };
   const value = query.dryRun;

@@ -1,24 +1,21 @@
 // The Cloud Function in-process (functions-framework's test server) against the fakes.
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetInstance, traceOf } from '../functions/reconcile';
+import { startFunctionServer } from './support/function-server';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, SECRETS, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 
 let fleet: FakeFleet;
-let server: Server;
+let server: Awaited<ReturnType<typeof startFunctionServer>>;
 let baseUrl: string;
 let stdout: string;
 
 beforeAll(async () => {
   Object.assign(process.env, SECRET_ENV);
-  server = getTestServer('reconcile');
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startFunctionServer();
+  baseUrl = server.url;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
 });
 
 beforeEach(async () => {
@@ -84,6 +81,18 @@ describe('the reconcile function', () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).error).toMatch(/dryRun/);
     expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('keeps its config and clients across requests, counting each pass’s API calls on its own', async () => {
+    fleet.seedConvergedFleet();
+    const first: any = await (await fetch(`${baseUrl}/`, { method: 'POST' })).json();
+    // The world changes between passes, as the next scheduled pass would find it.
+    fleet.world.leases.delete([...fleet.world.leases.values()][0]!.leaseId);
+    const second: any = await (await fetch(`${baseUrl}/`, { method: 'POST' })).json();
+    expect(first.apiCalls).toEqual({ 'macservice.find': 1, 'swarming.ListBots': 2 });
+    // find twice: the observation, and the re-read before its one create.
+    expect(second.apiCalls).toEqual({ 'macservice.find': 2, 'swarming.ListBots': 2, 'macservice.create': 1 });
+    expect(second.passId).not.toBe(first.passId);
   });
 
   it('answers 405 to anything but POST, without a pass', async () => {

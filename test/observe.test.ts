@@ -60,6 +60,32 @@ describe('observe', () => {
     ]);
   });
 
+  it('lists every host at the same time, not one after the other', async () => {
+    fleet.publicSwarming.inject({ kind: 'delay', ms: 150 });
+    fleet.securitySwarming.inject({ kind: 'delay', ms: 150 });
+    const config = parseConfig(fleet.configDocument());
+    const clients = buildClients(config, { calls: new CallCounter(), secrets: new SecretResolver({ env: SECRET_ENV }) });
+    let inFlight = 0;
+    let most = 0;
+    const counted = new Map(
+      [...clients.swarming].map(([host, lister]) => [
+        host,
+        {
+          listBots: async () => {
+            most = Math.max(most, ++inFlight);
+            try {
+              return await lister.listBots();
+            } finally {
+              inFlight--;
+            }
+          },
+        },
+      ]),
+    );
+    await observe(config, { macService: clients.macService, swarming: counted }, () => fleet.world.now());
+    expect(most).toBe(2);
+  });
+
   it('sets aside bots of other customers or formats, and bots whose lease is gone', async () => {
     fleet.world.addBot(PUBLIC_HOST, { botId: 'linux-amd64--1234.example.com', dimensions: macBotDimensions(PUBLIC_POOL, '14.5') });
     fleet.world.addBot(PUBLIC_HOST, {

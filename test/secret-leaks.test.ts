@@ -4,11 +4,8 @@
 // Every byte of output is scanned for them, and for a marker metadata value that must not be
 // logged either. Also: the API key goes to MacService only.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../functions/cli';
@@ -18,6 +15,7 @@ import { METADATA } from '../shared/fleet';
 import { redactKeyMaterial } from '../shared/http';
 import { JsonLogger, TextLogger, teeLogger } from '../shared/log';
 import { CapturedStream } from './support/capture';
+import { startFunctionServer } from './support/function-server';
 import { IMAGE_14, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { mutationsOf, runFleetPass, type FleetPassOptions } from './support/pass-harness';
 
@@ -217,18 +215,17 @@ describe('secrets in complete passes', () => {
 });
 
 describe('secrets in the Cloud Function', () => {
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startFunctionServer>>;
   let baseUrl: string;
   let stdout: string;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    server = getTestServer('reconcile');
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startFunctionServer();
+    baseUrl = server.url;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
   beforeEach(async () => {
     fleet = await startFakeFleet();

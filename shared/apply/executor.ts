@@ -3,6 +3,7 @@
 // reason, and every action ends with exactly one outcome. Failures are collected, not thrown.
 import type { Config } from '../config/schema';
 import { CREATE_DURATION_SECONDS, METADATA, managedHost, managedProjectName, type Lease } from '../fleet';
+import { ApiError } from '../http';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
 import { Throttle, withRetry } from './retry';
@@ -114,7 +115,19 @@ async function runAction(action: Action, options: ExecutorOptions, throttle: Thr
   if (started >= options.deadlineAt) {
     return finish(options, { action, outcome: 'skipped', skipReason: 'deadline', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
   }
-  const result = await withRetry(() => call(action, options), {
+  // An attempt that may have been applied unheard (a timeout, a cut connection) makes the
+  // next attempt's 404 on a vacate the first attempt's doing: the lease is gone, as asked.
+  let appliedUnheard = false;
+  const attempt = () =>
+    call(action, options).then(
+      (value) => value,
+      (err: unknown) => {
+        if (action.kind === 'vacate' && appliedUnheard && err instanceof ApiError && err.details.status === 404) return undefined;
+        if (err instanceof ApiError && err.details.outcomeUnknown) appliedUnheard = true;
+        throw err;
+      },
+    );
+  const result = await withRetry(attempt, {
     maxAttempts: options.config.policy.maxAttempts,
     deadlineAt: options.deadlineAt,
     retryUnknownOutcome: action.kind !== 'create',

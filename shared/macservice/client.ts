@@ -37,12 +37,6 @@ export interface MacServiceClientOptions {
 const MAX_FIND_PAGES = 100;
 
 export class MacServiceClient implements LeaseFinder {
-  /**
-   * Leases whose vacate may have been applied unheard (a timeout, a cut connection). The retry
-   * of such a vacate finds the lease gone (404): that is the vacate's own doing, so it succeeded.
-   */
-  private readonly vacatesInDoubt = new Set<string>();
-
   constructor(private readonly options: MacServiceClientOptions) {}
 
   /** Every lease of the customer, of every project: unmanaged ones are filtered later. */
@@ -81,14 +75,7 @@ export class MacServiceClient implements LeaseFinder {
   }
 
   async vacate(leaseId: string): Promise<void> {
-    try {
-      await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, leaseId);
-    } catch (err) {
-      if (err instanceof ApiError && err.details.status === 404 && this.vacatesInDoubt.delete(leaseId)) return;
-      if (err instanceof ApiError && err.details.outcomeUnknown) this.vacatesInDoubt.add(leaseId);
-      throw err;
-    }
-    this.vacatesInDoubt.delete(leaseId);
+    await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, leaseId);
   }
 
   private async call<S extends z.ZodType>(
