@@ -1,7 +1,8 @@
 // One builder per log event. Field names are public: log-based metrics, alerts and the
-// README name them (see terraform/monitoring.tf), so change them only together.
+// README name them; log-contract.ts declares them, and each builder is checked against it.
 import type { Outcome } from './apply/executor';
 import { formatDuration } from './duration';
+import type { EventFields, LogEvent } from './log-contract';
 import type { LogEntry, Severity } from './log';
 import type { Brake, Deferred, Refused } from './plan/types';
 import type { GroupSummary, PassSummary } from './summary';
@@ -21,11 +22,7 @@ export function actionEntry(result: Outcome): LogEntry {
     error: `Failed to ${verb} ${subject} after ${result.attempts} attempt(s): ${result.error}.`,
   }[outcome];
   const severity: Severity = outcome === 'error' ? 'ERROR' : outcome === 'skipped' ? 'WARNING' : action.kind === 'renew' ? 'INFO' : 'NOTICE';
-  return {
-    severity,
-    message: sentence,
-    fields: {
-      event: `lease.${action.kind}`,
+  return entry(`lease.${action.kind}`, severity, sentence, {
       leaseId: lease,
       reason: action.reason,
       swarmingHost: action.swarmingHost,
@@ -36,8 +33,7 @@ export function actionEntry(result: Outcome): LogEntry {
       attempts: result.attempts,
       durationMs: result.durationMs,
       ...(result.error !== undefined ? { error: result.error } : {}),
-    },
-  };
+  });
 }
 
 /**
@@ -61,55 +57,45 @@ export function deferredEntries(deferred: readonly Deferred[]): LogEntry[] {
   return entries;
 }
 
-function deferredEntry(entry: Deferred, count: number): LogEntry {
-  const { action } = entry;
+function deferredEntry(deferred: Deferred, count: number): LogEntry {
+  const { action } = deferred;
   const subject =
     action.kind === 'create'
       ? `${count === 1 ? 'a create' : `${count} creates`} for ${action.group}`
       : `${action.kind} of lease ${action.leaseId}`;
-  return {
-    severity: 'INFO',
-    message: `Deferred ${subject} (${action.reason}) to a later pass: ${entry.detail}.`,
-    fields: {
-      event: 'action.deferred',
+  return entry('action.deferred', 'INFO', `Deferred ${subject} (${action.reason}) to a later pass: ${deferred.detail}.`, {
       action: action.kind,
       reason: action.reason,
-      deferral: entry.reason,
+      deferral: deferred.reason,
       count,
       leaseId: action.kind === 'create' ? null : action.leaseId,
       swarmingHost: action.swarmingHost,
       group: action.group,
-      detail: entry.detail,
-    },
-  };
+      detail: deferred.detail,
+  });
 }
 
-export function refusedEntry(entry: Refused): LogEntry {
-  const { action } = entry;
-  return {
-    severity: 'WARNING',
-    message: `Refused to vacate lease ${action.leaseId} (${action.reason}): ${entry.detail}.`,
-    fields: {
-      event: 'action.refused',
-      action: action.kind,
-      reason: action.reason,
-      refusal: entry.reason,
-      leaseId: action.leaseId,
-      swarmingHost: action.swarmingHost,
-      group: action.group,
-      detail: entry.detail,
-    },
-  };
+export function refusedEntry(refused: Refused): LogEntry {
+  const { action } = refused;
+  return entry('action.refused', 'WARNING', `Refused to vacate lease ${action.leaseId} (${action.reason}): ${refused.detail}.`, {
+    action: action.kind,
+    reason: action.reason,
+    refusal: refused.reason,
+    leaseId: action.leaseId,
+    swarmingHost: action.swarmingHost,
+    group: action.group,
+    detail: refused.detail,
+  });
 }
 
 export function brakeEntry(brake: Brake): LogEntry {
-  return {
-    severity: 'ERROR',
-    message:
-      `Safety brake on ${brake.swarmingHost}: ${brake.wanted} health vacates wanted, limit ${brake.limit} ` +
+  return entry(
+    'safety.brake',
+    'ERROR',
+    `Safety brake on ${brake.swarmingHost}: ${brake.wanted} health vacates wanted, limit ${brake.limit} ` +
       `of ${brake.managedLeases} managed leases; none were done. Check Swarming and the images before acting by hand.`,
-    fields: { event: 'safety.brake', swarmingHost: brake.swarmingHost, wanted: brake.wanted, limit: brake.limit, managedLeases: brake.managedLeases },
-  };
+    { swarmingHost: brake.swarmingHost, wanted: brake.wanted, limit: brake.limit, managedLeases: brake.managedLeases },
+  );
 }
 
 export function observeErrorEntry(source: 'macservice' | 'swarming', error: string, swarmingHost?: string): LogEntry {
@@ -117,47 +103,40 @@ export function observeErrorEntry(source: 'macservice' | 'swarming', error: stri
     source === 'macservice'
       ? 'Could not read leases from MacService; nothing will be changed this pass'
       : `Swarming host ${swarmingHost} is blind this pass; none of its leases will be vacated, renewals and creates go on`;
-  return {
-    severity: 'ERROR',
-    message: `${what}: ${error}`,
-    fields: { event: 'observe.error', source, ...(swarmingHost ? { swarmingHost } : {}), error },
-  };
+  return entry('observe.error', 'ERROR', `${what}: ${error}`, { source, ...(swarmingHost ? { swarmingHost } : {}), error });
 }
 
 /** The function's config is invalid: no pass can run until it is fixed and redeployed. */
 export function configErrorEntry(message: string): LogEntry {
-  return {
-    severity: 'ERROR',
-    message: `Bad config, no pass was run and no API was called: ${message}`,
-    fields: { event: 'config.error', error: message },
-  };
+  return entry('config.error', 'ERROR', `Bad config, no pass was run and no API was called: ${message}`, { error: message });
 }
 
 /** The pass stopped on an unexpected error (a bug): what it had done is logged above this entry. */
 export function passErrorEntry(error: string): LogEntry {
-  return { severity: 'ERROR', message: `The pass stopped on an unexpected error: ${error}`, fields: { event: 'pass.error', error } };
+  return entry('pass.error', 'ERROR', `The pass stopped on an unexpected error: ${error}`, { error });
 }
 
 export function ignoredBotEntry(host: string, botId: string, why: string): LogEntry {
-  return { severity: 'DEBUG', message: `Ignored bot ${botId} on ${host}: ${why}.`, fields: { event: 'bot.ignored', swarmingHost: host, botId, why } };
+  return entry('bot.ignored', 'DEBUG', `Ignored bot ${botId} on ${host}: ${why}.`, { swarmingHost: host, botId, why });
 }
 
 export function groupStatusEntry(group: GroupSummary): LogEntry {
   const done = `created ${group.created}, vacated ${group.vacated}, renewed ${group.renewed}, failed ${group.failed}.`;
   if (group.unknown > 0) {
-    return {
-      severity: 'WARNING',
-      message: `${group.group} on ${group.swarmingHost}: health unknown, its host is blind (${group.leases} leases, ${group.desired} desired); ${done}`,
-      fields: { event: 'group.status', ...group },
-    };
+    return entry(
+      'group.status',
+      'WARNING',
+      `${group.group} on ${group.swarmingHost}: health unknown, its host is blind (${group.leases} leases, ${group.desired} desired); ${done}`,
+      group,
+    );
   }
-  return {
-    severity: group.healthy < group.desired ? 'WARNING' : 'INFO',
-    message:
-      `${group.group} on ${group.swarmingHost}: ${group.healthy}/${group.desired} healthy ` +
+  return entry(
+    'group.status',
+    group.healthy < group.desired ? 'WARNING' : 'INFO',
+    `${group.group} on ${group.swarmingHost}: ${group.healthy}/${group.desired} healthy ` +
       `(${group.busy} busy, ${group.booting} booting, ${group.unhealthy} unhealthy, ${group.outdated} outdated); ${done}`,
-    fields: { event: 'group.status', ...group },
-  };
+    group,
+  );
 }
 
 export function passSummaryEntry(summary: PassSummary): LogEntry {
@@ -169,14 +148,13 @@ export function passSummaryEntry(summary: PassSummary): LogEntry {
         ? 'no managed leases'
         : `soonest expiry in ${formatDuration(summary.soonestExpiryHours * 3_600_000)}`;
   const verdict = summary.outcome === 'ok' ? 'Pass completed' : `Pass FAILED (${summary.failures.join(', ')})`;
-  return {
-    severity: summary.outcome === 'ok' ? 'INFO' : 'ERROR',
-    message:
-      `${verdict}${summary.dryRun ? ' [dry run]' : ''} in ${formatDuration(summary.durationMs)}: ` +
+  return entry(
+    'pass.summary',
+    summary.outcome === 'ok' ? 'INFO' : 'ERROR',
+    `${verdict}${summary.dryRun ? ' [dry run]' : ''} in ${formatDuration(summary.durationMs)}: ` +
       `${actions.planned} action${actions.planned === 1 ? '' : 's'} (${actions.ok} ok, ${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
       `${actions.deferred} deferred, ${actions.refused} refused; ${expiry}.`,
-    fields: {
-      event: 'pass.summary',
+    {
       outcome: summary.outcome,
       failures: summary.failures,
       durationMs: summary.durationMs,
@@ -187,7 +165,11 @@ export function passSummaryEntry(summary: PassSummary): LogEntry {
       actions: summary.actions,
       groups: summary.groups,
     },
-  };
+  );
+}
+
+function entry<E extends LogEvent>(event: E, severity: Severity, message: string, fields: EventFields<E>): LogEntry {
+  return { severity, message, fields: { event, ...fields } };
 }
 
 function pastTense(verb: string): string {

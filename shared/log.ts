@@ -3,6 +3,7 @@
 import type { Writable } from 'node:stream';
 import { Entry, LogSync, type Logging } from '@google-cloud/logging';
 import { setInstrumentationStatus } from '@google-cloud/logging/build/src/utils/instrumentation';
+import { LABEL_FIELDS, type LogEvent } from './log-contract';
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
@@ -10,8 +11,8 @@ export interface LogEntry {
   severity: Severity;
   /** One readable sentence. */
   message: string;
-  /** Structured fields; `event` names the kind of entry. Never whole objects from the APIs. */
-  fields: { event: string } & Record<string, unknown>;
+  /** Structured fields, as log-contract.ts declares them for `event`. Never whole objects from the APIs. */
+  fields: { event: LogEvent } & Record<string, unknown>;
 }
 
 export interface Logger {
@@ -48,12 +49,14 @@ export class JsonLogger implements Logger {
 
   write(entry: LogEntry): void {
     const { passId, dryRun, trace } = this.context;
-    const metadata = { severity: entry.severity, labels: { passId }, ...(trace ? { trace } : {}) };
-    this.log.write(this.log.entry(metadata, { message: entry.message, ...entry.fields, passId, dryRun }));
+    const payload: Record<string, unknown> = { message: entry.message, ...entry.fields, passId, dryRun };
+    const labels = Object.fromEntries(LABEL_FIELDS.filter((f) => payload[f] != null).map((f) => [f, String(payload[f])]));
+    const metadata = { severity: entry.severity, labels, ...(trace ? { trace } : {}) };
+    this.log.write(this.log.entry(metadata, payload));
   }
 }
 
-const ACTION_EVENTS = new Set(['lease.create', 'lease.renew', 'lease.vacate']);
+const ACTION_EVENTS: ReadonlySet<LogEvent> = new Set(['lease.create', 'lease.renew', 'lease.vacate']);
 
 /** A readable table for a terminal: one row per action, other entries as sentences. */
 export class TextLogger implements Logger {

@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
 import { CallCounter } from '../shared/http';
+import { COMMON_FIELDS, EVENT_NAMES, fieldName, fieldsOf, LABEL_FIELDS, LOG_EVENTS, type LogEvent } from '../shared/log-contract';
 import { JsonLogger } from '../shared/log';
 import { runPass } from '../shared/pass';
+import { ACTION_REASONS } from '../shared/plan/vocabulary';
 import { SecretResolver } from '../shared/secrets';
 import { CapturedStream } from './support/capture';
 import { IMAGE_14, IMAGE_15, PUBLIC_HOST, SECRET_ENV, startFakeFleet, type FakeFleet } from './support/fake-fleet';
@@ -102,6 +104,24 @@ describe('log contract', () => {
     const outcomes = new Set(actions.map((l) => l.outcome));
     expect([...outcomes].every((o) => ['ok', 'error', 'skipped', 'dry-run'].includes(o))).toBe(true);
     expect(outcomes).toContain('error');
-    expect(actions.every((l) => ['missing', 'dead', 'quarantined', 'outdated', 'excess', 'orphaned', 'expiring', 'deficit'].includes(l.reason))).toBe(true);
+    const reasons = ACTION_REASONS.map((r) => r.reason as string);
+    expect(actions.every((l) => reasons.includes(l.reason))).toBe(true);
+  });
+
+  it('every line carries exactly the fields log-contract.ts declares for its event, and its labels', () => {
+    const lines = stdout.jsonLines();
+    // Cloud Logging's own keys, lifted out of jsonPayload on Cloud Run.
+    const envelope = new Set(['severity', 'timestamp', 'logName', 'logging.googleapis.com/labels', 'logging.googleapis.com/trace', 'logging.googleapis.com/insertId']);
+    for (const line of lines) {
+      const event = line.event as LogEvent;
+      expect(EVENT_NAMES, `undeclared event ${event}`).toContain(event);
+      const declared = new Set(fieldsOf(event));
+      expect(Object.keys(line).filter((key) => !declared.has(key) && !envelope.has(key)), event).toEqual([]);
+      const required = [...COMMON_FIELDS, ...LOG_EVENTS[event].filter((f) => !f.endsWith('?')).map(fieldName)];
+      expect(required.filter((field) => !(field in line)), event).toEqual([]);
+      const labels = line['logging.googleapis.com/labels'] ?? {};
+      expect(Object.keys(labels).sort(), event).toEqual(LABEL_FIELDS.filter((f) => line[f] != null).sort());
+      for (const label of Object.keys(labels)) expect(labels[label]).toBe(String(line[label]));
+    }
   });
 });

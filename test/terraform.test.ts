@@ -10,28 +10,14 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config/load';
 import { policySchema } from '../shared/config/schema';
+import { EVENT_NAMES, fieldsOf } from '../shared/log-contract';
 
 const TERRAFORM_DIR = path.join(__dirname, '..', 'terraform');
 const EXAMPLE_TFVARS = path.join(TERRAFORM_DIR, 'terraform.tfvars.example');
 
-/** The log contract: fields the code writes on its JSON log lines (shared/log-events.ts). */
-const LOG_FIELDS: ReadonlySet<string> = new Set([
-  // every entry
-  'severity', 'message', 'event', 'passId', 'dryRun',
-  // lease.create | lease.renew | lease.vacate
-  'reason', 'outcome', 'swarmingHost', 'group', 'image', 'leaseId', 'error', 'attempts', 'durationMs',
-  // safety.brake
-  'wanted', 'limit',
-  // observe.error
-  'source',
-  // group.status
-  'desired', 'healthy', 'busy', 'booting', 'unhealthy', 'outdated', 'created', 'vacated', 'renewed', 'failed', 'healthyRatio',
-  // pass.summary
-  'failures', 'blindHosts', 'brakeEngaged', 'soonestExpiryHours', 'apiCalls', 'actions',
-]);
-const LOG_EVENTS: ReadonlySet<string> = new Set([
-  'lease.create', 'lease.renew', 'lease.vacate', 'safety.brake', 'observe.error', 'group.status', 'pass.summary',
-]);
+/** The log contract: fields the code writes on its JSON log lines, and Cloud Logging's severity. */
+const LOG_FIELDS: ReadonlySet<string> = new Set(['severity', ...EVENT_NAMES.flatMap(fieldsOf)]);
+const LOG_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES);
 
 type Json = any;
 let tf: Json;

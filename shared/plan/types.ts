@@ -1,45 +1,18 @@
 // The plan: what one pass decided, as data. Verdicts explain every managed lease; actions
 // carry exactly one reason each; refused and deferred entries record what the limits held back.
+// The words themselves (states, reasons) are defined in vocabulary.ts.
+import {
+  isHealthReason,
+  type ActionReason,
+  type CreateReason,
+  type DeferralReason,
+  type RefusalReason,
+  type RenewReason,
+  type VacateReason,
+  type VerdictState,
+} from './vocabulary';
 
-/** What a managed lease's bot tells about it. */
-export type VerdictState =
-  /** No bot yet, younger than bootGrace. */
-  | 'booting'
-  /** No bot, older than bootGrace: the VM never came up (or its bot never connected). */
-  | 'missing'
-  /** The bot is marked dead by Swarming. */
-  | 'dead'
-  /** The bot reports itself unhealthy and takes no tasks. */
-  | 'quarantined'
-  | 'healthy-idle'
-  /** The bot has a task. */
-  | 'healthy-busy'
-  /** Its host's bot list cannot be trusted this pass, so health is not judged. */
-  | 'unknown';
-
-/** Why a lease is vacated. Public: logs, metrics, alerts and the README use these words. */
-export type VacateReason =
-  /** No bot long after creation. */
-  | 'missing'
-  /** Bot dead for longer than deadAfter. */
-  | 'dead'
-  /** Bot quarantined and idle. */
-  | 'quarantined'
-  /** Runs an image other than its group's. */
-  | 'outdated'
-  /** Its group has more current leases than its count. */
-  | 'excess'
-  /** Belongs to no configured group (its group or host was removed from config). */
-  | 'orphaned';
-
-export type HealthReason = Extract<VacateReason, 'missing' | 'dead' | 'quarantined'>;
-
-export type ActionReason =
-  | VacateReason
-  /** Expiry closer than renewBefore. */
-  | 'expiring'
-  /** Its group has fewer current leases than its count. */
-  | 'deficit';
+export type { ActionReason, DeferralReason, HealthReason, RefusalReason, VacateReason, VerdictState } from './vocabulary';
 
 interface ActionBase {
   reason: ActionReason;
@@ -60,7 +33,7 @@ export interface VacateAction extends ActionBase {
 export interface RenewAction extends ActionBase {
   kind: 'renew';
   leaseId: string;
-  reason: 'expiring';
+  reason: RenewReason;
   durationSeconds: number;
 }
 
@@ -68,7 +41,7 @@ export interface RenewAction extends ActionBase {
 export interface CreateAction extends ActionBase {
   kind: 'create';
   group: string;
-  reason: 'deficit';
+  reason: CreateReason;
 }
 
 export type Action = VacateAction | RenewAction | CreateAction;
@@ -97,23 +70,14 @@ export interface Verdict {
 /** An action the safety limits would not allow. */
 export interface Refused {
   action: VacateAction;
-  /** `brake`: too many health vacates on one host. (A blind host's leases get no health vacate at all.) */
-  reason: 'brake';
+  reason: RefusalReason;
   detail: string;
 }
 
 /** An action left for a later pass. */
 export interface Deferred {
   action: Action;
-  /**
-   * `vacate-budget` / `create-budget`: over maxVacatesPerPass / maxCreatesPerPass;
-   * `capacity`: vacating would drop healthy capacity below count − maxUnavailable;
-   * `surge`: creating would exceed count + maxSurge;
-   * `busy`: the bot is running a task;
-   * `dead-recently`: the bot died less than deadAfter ago;
-   * `blind-host`: its host's bot list cannot be trusted this pass, so nothing of it is vacated.
-   */
-  reason: 'vacate-budget' | 'create-budget' | 'capacity' | 'surge' | 'busy' | 'dead-recently' | 'blind-host';
+  reason: DeferralReason;
   detail: string;
 }
 
@@ -154,10 +118,8 @@ export interface Plan {
   groups: GroupStatus[];
 }
 
-const HEALTH_REASONS: ReadonlySet<VacateReason> = new Set<HealthReason>(['missing', 'dead', 'quarantined']);
-
 export function phaseOf(action: Action): ActionPhase {
   if (action.kind === 'create') return 'create';
   if (action.kind === 'renew') return 'renew';
-  return HEALTH_REASONS.has(action.reason) ? 'health-vacate' : 'replace-vacate';
+  return isHealthReason(action.reason) ? 'health-vacate' : 'replace-vacate';
 }

@@ -6,6 +6,7 @@ import { leaseAgeMs, type Bot } from '../fleet';
 import type { HostObservation, ObservedLease } from '../observe';
 import type { Attribution } from './attribution';
 import type { Verdict, VerdictState } from './types';
+import { VERDICTS } from './vocabulary';
 
 /**
  * `host` is the observation of the lease's managed host; null when its bots were not listed (a
@@ -75,5 +76,5 @@ export function isDeadLongEnough(bot: Bot, policy: Policy, now: number): boolean
  * no new tasks, so it is not capacity: the rollout and the excess order treat it as unhealthy.
  */
 export function isHealthyCapacity(verdict: Verdict, lease: ObservedLease): boolean {
-  return (verdict.state === 'healthy-idle' || verdict.state === 'healthy-busy') && !lease.bot?.inMaintenance;
+  return VERDICTS[verdict.state].bucket === 'healthy' && !lease.bot?.inMaintenance;
 }

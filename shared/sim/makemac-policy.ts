@@ -6,7 +6,7 @@ import type { Config, Group } from '../config/schema';
 import { compareStrings, RENEW_DURATION_SECONDS } from '../fleet';
 import type { Observation, ObservedLease } from '../observe';
 import { attributeLease } from '../plan/attribution';
-import { groupStatuses } from '../plan/plan';
+import { groupStatuses } from '../plan/group-status';
 import type { Action, CreateAction, Plan, RenewAction, VacateAction, VacateReason } from '../plan/types';
 import { classifyLease, isHealthyCapacity } from '../plan/verdict';
 
