@@ -1,6 +1,6 @@
 // Builds the API clients for a config. The Cloud Function keeps one set per instance, so
 // connections, the OAuth client and resolved secrets are reused across passes.
-import type { Config } from './config/schema';
+import { listedSwarmingHosts, type Config } from './config/schema';
 import type { CallCounter } from './http';
 import { MacServiceClient } from './macservice/client';
 import type { PassClients } from './pass';
@@ -24,7 +24,7 @@ export function buildClients(config: Config, options: ClientOptions): PassClient
     calls: options.calls,
   });
   const swarming = new Map(
-    config.swarming.map((server) => [
+    listedSwarmingHosts(config).map((server) => [
       server.host,
       new SwarmingClient({
         host: server.host,

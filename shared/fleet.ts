@@ -41,11 +41,21 @@ export interface Bot {
   firstSeenAt: number | null;
 }
 
-/** The Swarming host a lease counts toward, or null when makemac does not own it. */
-export function managedHost(projectName: string): string | null {
+/** The Swarming host a lease's `makemac/<host>` tag names, or null when it has no such tag. */
+export function taggedHost(projectName: string): string | null {
   if (!projectName.startsWith(MANAGED_PROJECT_PREFIX)) return null;
   const host = projectName.slice(MANAGED_PROJECT_PREFIX.length);
   return host === '' ? null : host;
+}
+
+/**
+ * The host a lease counts toward, or null when makemac does not own it. Ownership is exact: the
+ * configured customer, and a tag naming, byte for byte, a configured or retired host. Any other
+ * `makemac/…` lease may belong to another deployment sharing the customer, and is never touched.
+ */
+export function ownedHost(lease: Pick<Lease, 'customerName' | 'projectName'>, customer: string, hosts: ReadonlySet<string>): string | null {
+  const host = taggedHost(lease.projectName);
+  return lease.customerName === customer && host !== null && hosts.has(host) ? host : null;
 }
 
 export function managedProjectName(host: string): string {

@@ -1,17 +1,17 @@
 // Observation: everything one pass reads, joined into one view of the fleet.
 // Reads only; the planner decides from this and nothing else.
-import type { Config } from './config/schema';
+import { listedSwarmingHosts, ownedSwarmingHosts, type Config } from './config/schema';
 import {
   compareStrings,
   leaseAgeMs,
-  managedHost,
+  ownedHost,
   parseBotId,
   type Bot,
   type Lease,
 } from './fleet';
 
 export interface ObservedLease extends Lease {
-  /** The Swarming host from the `makemac/<host>` tag; null for leases makemac does not own. */
+  /** The configured or retired host its `makemac/<host>` tag names; null for leases makemac does not own (see ownedHost). */
   managedHost: string | null;
   bot: ObservedBot | null;
 }
@@ -35,7 +35,7 @@ export interface HostObservation {
 export interface Observation {
   /** All leases of the customer, managed or not, sorted by lease id. */
   leases: ObservedLease[];
-  /** One entry per configured Swarming host, in config order. */
+  /** One entry per listed Swarming host (configured, then retired with a pool), in config order. */
   hosts: HostObservation[];
   /** MacService bots whose lease is not among the customer's leases. */
   strayBots: { host: string; botId: string; leaseId: string; isDead: boolean }[];
@@ -53,7 +53,7 @@ export interface BotLister {
 
 export interface ObservationSources {
   macService: LeaseFinder;
-  /** One lister per configured Swarming host, keyed by host. */
+  /** One lister per listed Swarming host (see listedSwarmingHosts), keyed by host. */
   swarming: ReadonlyMap<string, BotLister>;
 }
 
@@ -66,7 +66,7 @@ export class ObservationError extends Error {
  * fails the observation (nothing may be mutated); a failed bot read only blinds its host.
  */
 export async function observe(config: Config, sources: ObservationSources, now: () => number): Promise<Observation> {
-  const botReads = config.swarming.map(async (server) => {
+  const botReads = listedSwarmingHosts(config).map(async (server) => {
     const lister = sources.swarming.get(server.host);
     if (!lister) throw new Error(`no Swarming client for ${server.host}`);
     try {
@@ -117,10 +117,11 @@ export interface HostBotRead {
 /** The pure half of observe(): join leases to bots and decide which hosts are blind. */
 export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[], now: number): Observation {
   const customer = config.macService.customer;
+  const owned = ownedSwarmingHosts(config);
   const byLeaseId = new Map<string, ObservedLease>();
   for (const lease of [...leases].sort((a, b) => compareStrings(a.leaseId, b.leaseId))) {
     // A duplicated lease id collapses to its first entry, as in Go makemac's map.
-    if (!byLeaseId.has(lease.leaseId)) byLeaseId.set(lease.leaseId, { ...lease, managedHost: managedHost(lease.projectName), bot: null });
+    if (!byLeaseId.has(lease.leaseId)) byLeaseId.set(lease.leaseId, { ...lease, managedHost: ownedHost(lease, customer, owned), bot: null });
   }
 
   const strayBots: Observation['strayBots'] = [];
@@ -146,7 +147,7 @@ export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[],
     }
   }
 
-  const hosts = config.swarming.map((server): HostObservation => {
+  const hosts = listedSwarmingHosts(config).map((server): HostObservation => {
     const read = reads.find((r) => r.host === server.host);
     const botCount = read?.bots.length ?? 0;
     if (!read || read.error !== null) {

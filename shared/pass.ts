@@ -62,6 +62,8 @@ export function isDryRun(config: Config, forceDryRun: boolean | undefined): bool
 
 export async function runPass(options: PassOptions): Promise<PassResult> {
   const { config } = options;
+  // Secrets are read afresh every pass, so a rotation reaches a warm function instance.
+  options.secrets.refresh();
   // Everything this pass writes or answers passes through the secret values' redaction.
   const redact = (text: string) => options.secrets.redact(text);
   const logger = redactingLogger(options.logger, redact);

@@ -28,7 +28,15 @@ export class SecretResolver {
 
   constructor(private readonly options: SecretResolverOptions) {}
 
-  /** The value behind `ref`. Secret Manager is asked once per reference, even by concurrent callers. */
+  /**
+   * Forgets the values read so far (they stay redacted), so the next resolve reads afresh: a
+   * rotated secret is picked up by the next pass of a long-lived function instance.
+   */
+  refresh(): void {
+    this.cache.clear();
+  }
+
+  /** The value behind `ref`. Secret Manager is asked once per reference (until refresh), even by concurrent callers. */
   async resolve(ref: string): Promise<string> {
     const value = await this.lookUp(ref);
     if (value.length >= MIN_REDACTED_LENGTH) this.values.add(value);

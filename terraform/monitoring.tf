@@ -32,7 +32,7 @@ resource "google_logging_metric" "actions" {
     labels {
       key         = "reason"
       value_type  = "STRING"
-      description = "missing, dead, quarantined, outdated, excess, orphaned, expiring or deficit"
+      description = "missing, dead, quarantined, outdated, excess, orphaned, retired, expiring or deficit"
     }
     labels {
       key         = "outcome"

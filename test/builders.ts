@@ -32,6 +32,7 @@ export interface ConfigSpec {
   /** Hosts configured even without groups. */
   hosts?: string[];
   policy?: NonNullable<ConfigInput['policy']>;
+  retiredHosts?: ConfigInput['retiredHosts'];
 }
 
 export function config(spec: ConfigSpec = {}): Config {
@@ -50,6 +51,7 @@ export function config(spec: ConfigSpec = {}): Config {
         }),
     })),
     policy: spec.policy ?? {},
+    ...(spec.retiredHosts ? { retiredHosts: spec.retiredHosts } : {}),
   });
 }
 

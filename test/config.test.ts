@@ -118,11 +118,34 @@ describe('config', () => {
     ['a pass deadline shorter than one request', (d: any) => (d.policy = { passDeadline: '20s', requestTimeout: '30s' }), 'policy.passDeadline: must be longer than requestTimeout'],
     ['no swarming host at all, which would drain the fleet', (d: any) => (d.swarming = []), 'swarming: must list at least one swarming host'],
     ['a host with no groups, which would drain it', (d: any) => (d.swarming[0].groups = []), 'swarming[0].groups: must list at least one group'],
+    ['a mistyped secret scheme', (d: any) => (d.swarming[0].groups[0].cert = 'secrets:darwin-cert'), 'swarming[0].groups[0].cert: looks like a mistyped reference'],
+    ['a capitalised secret scheme', (d: any) => (d.swarming[0].groups[0].key = 'Secret:darwin-key'), 'swarming[0].groups[0].key: looks like a mistyped reference'],
+    ['an unknown scheme for the API key', (d: any) => (d.macService.apiKey = 'sm:macservice-api-key'), 'macService.apiKey: looks like a mistyped reference'],
+    ['a gcp: scheme', (d: any) => (d.macService.apiKey = 'gcp:projects/p/secrets/k'), 'macService.apiKey: looks like a mistyped reference'],
+    ['an env reference with a space', (d: any) => (d.swarming[0].groups[0].cert = 'env :CERT'), 'swarming[0].groups[0].cert: looks like a mistyped reference'],
+    ['a literal cert that is not a PEM block', (d: any) => (d.swarming[0].groups[0].cert = 'darwin-cert'), 'swarming[0].groups[0].cert: a literal value must be a PEM block'],
+    ['a literal API key with spaces', (d: any) => (d.macService.apiKey = 'my api key'), 'macService.apiKey: a literal API key must be'],
+    ['a retired host that is also configured', (d: any) => (d.retiredHosts = ['chromium-swarm.appspot.com']), 'retiredHosts[0]: is also configured as swarming[0]'],
+    ['a retired host listed twice', (d: any) => (d.retiredHosts = ['old.appspot.com', { host: 'old.appspot.com' }]), 'retiredHosts[1]: duplicate retired host'],
+    ['a retired host that is not a host name', (d: any) => (d.retiredHosts = ['makemac/old.appspot.com']), 'retiredHosts[0]: must be a host name'],
+    ['an unknown key in a retired host', (d: any) => (d.retiredHosts = [{ host: 'old.appspot.com', pools: 'p' }]), 'retiredHosts[0]'],
     ['a hostname containing the -- separator', (d: any) => (d.swarming[0].groups[0].hostname = 'darwin--14'), 'swarming[0].groups[0].hostname: must not contain "--"'],
   ])('rejects %s, naming the field', (_name, mutate, expected) => {
     const message = rejection(mutate);
     expect(message).toContain('config.json: ');
     expect(message).toContain(expected);
+  });
+
+  it('accepts literal PEM blocks and API keys, and retired hosts by name or with their pool', () => {
+    const doc = validDocument();
+    doc.macService.apiKey = 'AIzaSyD-literal_key.0123456789';
+    doc.swarming[0].groups[0].cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    doc.swarming[0].groups[0].key = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----';
+    doc.retiredHosts = ['old-swarm.appspot.com', { host: 'older.appspot.com', url: 'http://127.0.0.1:9999', pool: 'luci.old' }];
+    expect(parseConfig(doc).retiredHosts).toEqual([
+      { host: 'old-swarm.appspot.com', url: 'https://old-swarm.appspot.com', pool: null },
+      { host: 'older.appspot.com', url: 'http://127.0.0.1:9999', pool: 'luci.old' },
+    ]);
   });
 
   it('gives a malformed duration one message, not a second about its bounds', () => {

@@ -6,7 +6,7 @@ import { MacServiceClient } from '../shared/macservice/client';
 import { joinFleet } from '../shared/observe';
 import { plan } from '../shared/plan/plan';
 import { IMAGE_14, IMAGE_15, PUBLIC_HOST, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
-import { requestsOf, runFleetPass } from './support/pass-harness';
+import { mutationsOf, requestsOf, runFleetPass } from './support/pass-harness';
 
 const HOUR = 3_600_000;
 
@@ -118,17 +118,32 @@ describe('the vacate budget', () => {
     expect(amd.map((l) => l.leaseId).sort()).toEqual([...busy].sort());
   });
 
-  it('a Swarming host dropped from the config by mistake: its leases are orphans, vacated budget-many per pass', async () => {
+  it('a Swarming host dropped from the config by mistake: its leases are no longer ours, and none is touched', async () => {
     seedTwenty();
     const doc = fleet.configDocument();
     doc.swarming = doc.swarming.filter((server) => server.host !== PUBLIC_HOST);
     const result = await runFleetPass(fleet, { document: doc });
-    // Orphans are not health vacates, so the brake does not see them: the budget is what holds.
+    expect(mutationsOf(fleet).filter((r) => r.verb !== 'create')).toEqual([]);
+    expect(result.plan!.verdicts.every((v) => v.swarmingHost !== PUBLIC_HOST)).toBe(true);
+  });
+
+  it('a retired host is drained budget-many per pass: idle first, busy leases wait for their tasks', async () => {
+    seedTwenty();
+    const doc = fleet.configDocument();
+    const publicServer = doc.swarming.find((server) => server.host === PUBLIC_HOST)!;
+    doc.swarming = doc.swarming.filter((server) => server !== publicServer);
+    Object.assign(doc, { retiredHosts: [{ host: PUBLIC_HOST, url: publicServer.url, pool: publicServer.pool }] });
+    const busy = [...fleet.world.hostBots(PUBLIC_HOST).values()].filter((bot) => bot.taskId).map((bot) => bot.botId);
+    const result = await runFleetPass(fleet, { document: doc });
+    // Retired leases are not health vacates, so the brake does not see them: the budget is what holds.
     const vacates = result.outcomes.filter((o) => o.action.kind === 'vacate');
     expect(vacates).toHaveLength(6);
-    expect(vacates.every((o) => o.action.reason === 'orphaned' && o.action.swarmingHost === PUBLIC_HOST)).toBe(true);
-    expect(requestsOf(fleet, 'vacate')).toHaveLength(6);
-    expect(result.plan!.deferred.filter((d) => d.reason === 'vacate-budget')).toHaveLength(22 - 6);
+    expect(vacates.every((o) => o.action.reason === 'retired' && o.action.swarmingHost === PUBLIC_HOST)).toBe(true);
+    const deferred = result.plan!.deferred.filter((d) => d.action.kind === 'vacate' && d.action.reason === 'retired');
+    expect(deferred.filter((d) => d.reason === 'busy')).toHaveLength(busy.length);
+    expect(busy.length).toBeGreaterThan(0);
+    const vacatedBots = vacates.map((o) => (o.action.kind === 'vacate' ? o.action.leaseId : ''));
+    expect(busy.some((botId) => vacatedBots.some((id) => botId.includes(id)))).toBe(false);
   });
 
   it('without it (maxVacatesPerPass 100%), the same typo vacates 18 of 20 leases in one pass', async () => {

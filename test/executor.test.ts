@@ -158,9 +158,20 @@ describe('apply', () => {
     expect(outcome!.error).toContain('no time left');
   });
 
-  it('in dry run calls nothing and resolves no secret', async () => {
-    const outcomes = await apply([create(), vacate('x'), renew('y')], options({ dryRun: true, secrets: { resolve: () => Promise.reject(new Error('resolved')), redact: (text) => text } }));
+  it('in dry run calls nothing, but reads the secrets a create would send', async () => {
+    const asked: string[] = [];
+    const secrets = new SecretResolver({ env: SECRET_ENV });
+    const recording = { resolve: (ref: string) => (asked.push(ref), secrets.resolve(ref)), redact: (text: string) => text, refresh: () => undefined };
+    const outcomes = await apply([create(), vacate('x'), renew('y')], options({ dryRun: true, secrets: recording }));
     expect(outcomes.map((o) => o.outcome)).toEqual(['dry-run', 'dry-run', 'dry-run']);
+    expect(fleet.macService.requests).toEqual([]);
+    expect(asked.sort()).toEqual(['env:MAKEMAC_TEST_CERT', 'env:MAKEMAC_TEST_KEY']);
+  });
+
+  it('in dry run reports a create whose secret cannot be read as failed, as the live create would be', async () => {
+    const outcomes = await apply([create(), renew('y')], options({ dryRun: true, secrets: new SecretResolver({ env: {} }) }));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['error', 'dry-run']);
+    expect(outcomes[0]!.error).toContain('MAKEMAC_TEST_CERT');
     expect(fleet.macService.requests).toEqual([]);
   });
 

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Config, Size } from '../shared/config/schema';
+import { ownedSwarmingHosts, type Config, type Size } from '../shared/config/schema';
 import { isWithinFirstHour } from '../shared/fleet';
 import type { Observation, ObservedLease } from '../shared/observe';
 import { attributeLease } from '../shared/plan/attribution';
 import { brakeLimit, surgeOf, vacateBudget } from '../shared/plan/limits';
 import { plan } from '../shared/plan/plan';
 import { phaseOf, type Plan } from '../shared/plan/types';
+import { CREATE_REASONS, DEFERRAL_REASONS, RENEW_REASONS, VACATE_REASONS } from '../shared/plan/vocabulary';
 import { config, HOST, HOST2, HOUR, lease, NOW, observation, type GroupSpec, type LeaseSpec } from './builders';
 
 const RUNS = { numRuns: 200 };
@@ -38,7 +39,7 @@ const policyArb = fc.record({
 const configArb: fc.Arbitrary<Config> = fc
   .record({ one: groupsArb(HOST), two: groupsArb(HOST2), hosts: fc.subarray([HOST, HOST2], { minLength: 1 }), policy: policyArb })
   .map(({ one, two, hosts, policy }) =>
-    config({ hosts, groups: [...one, ...two].filter((g) => hosts.includes(g.host!)), policy }),
+    config({ hosts, groups: [...one, ...two].filter((g) => hosts.includes(g.host!)), policy, retiredHosts: [REMOVED_HOST] }),
   );
 
 const oneIn = (n: number) => fc.integer({ min: 1, max: n }).map((k) => k === 1);
@@ -70,10 +71,12 @@ const leasesArb = fc
   .array(leaseSpecArb, { maxLength: 16 })
   .map((specs) => specs.map((spec, i) => lease({ ...spec, id: `l${String(i).padStart(2, '0')}` })));
 
-const worldArb = fc.record({ config: configArb, leases: leasesArb, blind: fc.subarray([HOST, HOST2]) }).map((w) => ({
-  ...w,
-  observation: observation(w.leases, { blind: Object.fromEntries(w.blind.map((h) => [h, 'bot list failed'])) }),
-}));
+// As joinFleet does: a lease is managed only when its tag names a configured or retired host.
+const worldArb = fc.record({ config: configArb, leases: leasesArb, blind: fc.subarray([HOST, HOST2]) }).map((w) => {
+  const owned = ownedSwarmingHosts(w.config);
+  const leases = w.leases.map((l) => (l.managedHost !== null && owned.has(l.managedHost) ? l : { ...l, managedHost: null }));
+  return { ...w, leases, observation: observation(leases, { blind: Object.fromEntries(w.blind.map((h) => [h, 'bot list failed'])) }) };
+});
 
 const leaseIdsOf = (p: Plan) => [
   ...p.actions.flatMap((a) => (a.kind === 'create' ? [] : [a.leaseId])),
@@ -115,7 +118,7 @@ describe('plan, over random fleets', () => {
           .filter((l) => l.managedHost !== null && w.blind.includes(l.managedHost))
           .map((l) => ({ l, attribution: attributeLease(w.config, l) }));
         expect(deferredAs('outdated')).toEqual(onBlind.filter((x) => x.attribution.group !== null && !x.attribution.current).map((x) => x.l.leaseId));
-        expect(deferredAs('orphaned')).toEqual(onBlind.filter((x) => x.attribution.group === null).map((x) => x.l.leaseId));
+        expect(deferredAs('orphaned')).toEqual(onBlind.filter((x) => x.attribution.server !== null && x.attribution.group === null).map((x) => x.l.leaseId));
         for (const server of w.config.swarming.filter((s) => w.blind.includes(s.host))) {
           for (const group of server.groups) {
             const current = onBlind.filter((x) => x.attribution.group === group && x.attribution.current).map((x) => x.l.leaseId);
@@ -123,7 +126,7 @@ describe('plan, over random fleets', () => {
             expect(excess).toHaveLength(Math.max(0, current.length - group.count));
           }
         }
-        expect(blindDeferred.every((d) => d.action.kind === 'vacate' && ['outdated', 'orphaned', 'excess'].includes(d.action.reason))).toBe(true);
+        expect(blindDeferred.every((d) => d.action.kind === 'vacate' && ['outdated', 'orphaned', 'excess', 'retired'].includes(d.action.reason))).toBe(true);
       }),
       RUNS,
     );
@@ -171,11 +174,11 @@ describe('plan, over random fleets', () => {
 
   it('gives every action one reason from the closed set, at most one action per lease, in phase order', () => {
     const reasons = {
-      vacate: ['missing', 'dead', 'quarantined', 'outdated', 'excess', 'orphaned'],
-      renew: ['expiring'],
-      create: ['deficit'],
+      vacate: Object.keys(VACATE_REASONS),
+      renew: Object.keys(RENEW_REASONS),
+      create: Object.keys(CREATE_REASONS),
     };
-    const deferrals = ['vacate-budget', 'create-budget', 'capacity', 'surge', 'busy', 'dead-recently', 'blind-host'];
+    const deferrals = Object.keys(DEFERRAL_REASONS);
     const phases = ['health-vacate', 'create', 'renew', 'replace-vacate'];
     fc.assert(
       fc.property(worldArb, (w) => {

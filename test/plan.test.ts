@@ -292,16 +292,35 @@ const cases: Case[] = [
 
   // Orphans, budgets, quarantine, age.
   {
-    name: 'orphans are vacated (a removed host’s without bot information), busy orphans wait',
+    name: 'orphans are vacated, busy orphans wait',
     config: { policy: ALL_AT_ONCE },
     leases: [
       { id: 'c1' },
-      { id: 'x', host: 'old-swarm.example.com', bot: null },
       { id: 'y', image: OTHER_IMAGE, hostname: null, bot: { hostname: 'darwin-amd64-10', taskId: 't1' } },
       { id: 'z', image: OTHER_IMAGE, hostname: null, bot: { hostname: 'darwin-amd64-10' } },
     ],
-    actions: [vacate('orphaned', 'x'), vacate('orphaned', 'z')],
+    actions: [vacate('orphaned', 'z')],
     deferred: [`${vacate('orphaned', 'y')}: busy`],
+  },
+  {
+    name: 'a retired host is drained: idle and unseen leases go, a busy one waits for its task and is renewed',
+    config: { policy: ALL_AT_ONCE, retiredHosts: ['old-swarm.example.com'] },
+    leases: [
+      { id: 'c1' },
+      { id: 'r-busy', host: 'old-swarm.example.com', bot: { taskId: 't1' }, expiresIn: HOUR },
+      { id: 'r-idle', host: 'old-swarm.example.com' },
+      { id: 'r-unseen', host: 'old-swarm.example.com', bot: null },
+    ],
+    actions: ['renew expiring r-busy', vacate('retired', 'r-idle'), vacate('retired', 'r-unseen')],
+    deferred: [`${vacate('retired', 'r-busy')}: busy`],
+  },
+  {
+    name: 'a retired host that is blind has nothing vacated: its leases are deferred as blind-host',
+    config: { policy: ALL_AT_ONCE, retiredHosts: [{ host: 'old-swarm.example.com', pool: 'old-pool' }] },
+    observation: { hosts: [HOST, 'old-swarm.example.com'], blind: { 'old-swarm.example.com': 'bot list failed' } },
+    leases: [{ id: 'c1' }, { id: 'r1', host: 'old-swarm.example.com', bot: null }],
+    actions: [],
+    deferred: [`${vacate('retired', 'r1')}: blind-host`],
   },
   {
     name: 'over the vacate budget, health vacates go first, then outdated, and orphans wait for a later pass',
@@ -489,7 +508,7 @@ describe('classifyLease', () => {
     ['no bot within boot grace', { bot: null, createdAgo: 59 * MINUTE }, null, 'booting: no bot yet, 59m after creation'],
     ['no bot at boot grace', { bot: null, createdAgo: 60 * MINUTE }, null, 'missing: no bot 1h after creation'],
     ['no bot and unknown age', { bot: null, createdAgo: null }, null, 'missing: no bot, created over 1h ago'],
-    ['no bot on an unconfigured host', { bot: null, host: 'old.example.com' }, null, 'unknown: host old.example.com is not configured, so its bots are not listed'],
+    ['no bot on a retired host without a pool', { bot: null, host: 'old.example.com' }, null, 'unknown: host old.example.com is retired without a pool, so its bots are not listed'],
     ['dead wins over quarantined and busy', { bot: { isDead: true, quarantined: true, taskId: 't' } }, null, 'dead: dead, last seen 1m ago'],
     ['quarantined and busy', { bot: { quarantined: true, taskId: 't' } }, null, 'quarantined: quarantined, running task t'],
     ['busy', { bot: busy }, null, 'healthy-busy: running task task-1'],

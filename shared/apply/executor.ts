@@ -2,7 +2,7 @@
 // retries and a deadline. It decides nothing: it branches on an action's kind, never on its
 // reason, and every action ends with exactly one outcome. Failures are collected, not thrown.
 import type { Config } from '../config/schema';
-import { CREATE_DURATION_SECONDS, METADATA, managedHost, managedProjectName, type Lease } from '../fleet';
+import { CREATE_DURATION_SECONDS, METADATA, managedProjectName, type Lease } from '../fleet';
 import { ApiError } from '../http';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
@@ -16,6 +16,8 @@ export interface LeaseMutator {
 
 export interface SecretSource {
   resolve(ref: string): Promise<string>;
+  /** Makes the next resolve of each reference read it afresh (once per pass, for rotation). */
+  refresh(): void;
   /** Text with every value resolved so far replaced. */
   redact(text: string): string;
 }
@@ -93,7 +95,7 @@ async function supersededCreates(
   for (const action of creates) {
     const index = appeared.findIndex(
       (lease) =>
-        managedHost(lease.projectName) === action.swarmingHost &&
+        lease.projectName === managedProjectName(action.swarmingHost) &&
         lease.image === action.image &&
         (lease.metadata[METADATA.hostname] ?? action.group) === action.group,
     );
@@ -111,7 +113,7 @@ function finish(options: ExecutorOptions, outcome: Outcome): Outcome {
 
 async function runAction(action: Action, options: ExecutorOptions, throttle: Throttle): Promise<Outcome> {
   const started = options.now();
-  if (options.dryRun) return finish(options, { action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
+  if (options.dryRun) return dryRun(action, options);
   if (started >= options.deadlineAt) {
     return finish(options, { action, outcome: 'skipped', skipReason: 'deadline', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
   }
@@ -154,6 +156,21 @@ async function runAction(action: Action, options: ExecutorOptions, throttle: Thr
     durationMs,
     ...(result.value ? { createdLeaseId: result.value } : {}),
   });
+}
+
+/**
+ * A dry run changes nothing but reads what a live pass would: a create's bot cert and key, so
+ * a secret that cannot be read fails the dry run as it would fail the create.
+ */
+async function dryRun(action: Action, options: ExecutorOptions): Promise<Outcome> {
+  if (action.kind === 'create') {
+    try {
+      await createRequest(action, options);
+    } catch (err) {
+      return finish(options, { action, outcome: 'error', error: (err as Error).message, attempts: 0, durationMs: 0 });
+    }
+  }
+  return finish(options, { action, outcome: 'dry-run', attempts: 0, durationMs: 0 });
 }
 
 /** Performs one action; resolves to the new lease id for a create. */

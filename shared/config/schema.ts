@@ -35,27 +35,46 @@ const serviceUrl = z.string().superRefine((text, ctx) => {
   });
 });
 
-/** `secret:NAME`, `secret:PROJECT/NAME`, `secret:projects/P/secrets/N/versions/V`, `env:VAR`, or a literal. */
+/** `secret:NAME`, `secret:PROJECT/NAME`, `secret:projects/P/secrets/N/versions/V`, `env:VAR`, or a literal (see secretRef). */
 const SECRET_NAME = '[A-Za-z0-9_-]{1,255}';
 const SECRET_FORMS = new RegExp(
   `^(?:${SECRET_NAME}|[a-z][a-z0-9-]{4,28}[a-z0-9]/${SECRET_NAME}|projects/[^/\\s]+/secrets/${SECRET_NAME}/versions/(?:latest|\\d+))$`,
 );
 
-const secretRef = z
-  .string()
-  .min(1, 'must not be empty')
-  .superRefine((ref, ctx) => {
-    if (ref.startsWith('secret:') && !SECRET_FORMS.test(ref.slice('secret:'.length))) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'malformed secret reference: use secret:NAME, secret:PROJECT/NAME or secret:projects/P/secrets/N/versions/V',
-      });
-    }
-    if (ref.startsWith('env:') && !/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) {
-      ctx.addIssue({ code: 'custom', message: 'malformed environment reference: use env:VARIABLE_NAME' });
-    }
-  });
+/** `scheme:` at the start of a value: a reference, or a mistyped one (`secrets:`, `Secret:`, `sm:`, `env :`). */
+const SCHEME_LIKE = /^\s*[A-Za-z][A-Za-z0-9+._ -]*\s*:/;
+const PEM_BLOCK = /^\s*-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----\s*$/;
+/** Letters, digits and the few marks API keys and tokens use; no spaces, no colon. */
+const API_KEY_LITERAL = /^[A-Za-z0-9._~+/=-]{8,}$/;
+
+/**
+ * A secret reference, or a literal value of the given kind. Anything that could be a mistyped
+ * reference is an error: sent as a literal, it would become the bot certificate of every VM
+ * created, and those VMs would never join Swarming.
+ */
+const secretRef = (kind: 'api key' | 'PEM block') =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .superRefine((ref, ctx) => {
+      const problem = secretRefProblem(ref, kind);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+function secretRefProblem(ref: string, kind: 'api key' | 'PEM block'): string | null {
+  if (ref.startsWith('secret:')) {
+    return SECRET_FORMS.test(ref.slice('secret:'.length))
+      ? null
+      : 'malformed secret reference: use secret:NAME, secret:PROJECT/NAME or secret:projects/P/secrets/N/versions/V';
+  }
+  if (ref.startsWith('env:')) {
+    return /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref) ? null : 'malformed environment reference: use env:VARIABLE_NAME';
+  }
+  if (SCHEME_LIKE.test(ref)) return 'looks like a mistyped reference: the only schemes are secret: and env: (lower case, no spaces)';
+  if (kind === 'PEM block' && !PEM_BLOCK.test(ref)) return 'a literal value must be a PEM block (-----BEGIN …-----); use secret:NAME or env:VAR to read one';
+  if (kind === 'api key' && !API_KEY_LITERAL.test(ref)) return 'a literal API key must be at least 8 letters, digits or -._~+/= with no spaces; use secret:NAME or env:VAR to read one';
+  return null;
+}
 
 /** A duration knob, bounded: a value outside [min, max] would quietly break the fleet. */
 const duration = (fallback: string, min: string, max: string) =>
@@ -96,13 +115,15 @@ const groupSchema = z.strictObject({
   hostname,
   image,
   count: wholeNumber().max(MAX_GROUP_COUNT, `must be a whole number from 0 to ${MAX_GROUP_COUNT}`),
-  cert: secretRef,
-  key: secretRef,
+  cert: secretRef('PEM block'),
+  key: secretRef('PEM block'),
 });
+
+const swarmingHost = z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com');
 
 const swarmingSchema = z
   .strictObject({
-    host: z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com'),
+    host: swarmingHost,
     url: serviceUrl.optional(),
     pool: z.string().min(1, 'must not be empty'),
     // An empty list would orphan, and so drain, every lease of the host: drain with count 0.
@@ -126,6 +147,20 @@ const swarmingSchema = z
     seen('image');
   })
   .transform((server) => ({ ...server, url: server.url ?? `https://${server.host}` }));
+
+/**
+ * A Swarming host being retired: its leases are drained. With its pool, its bots are listed like
+ * a configured host's, so busy ones are known and wait for their task; with only its name, a
+ * lease is judged by the bot found on a configured host, if any.
+ */
+const retiredHostSchema = z
+  .union([swarmingHost, z.strictObject({ host: swarmingHost, url: serviceUrl.optional(), pool: z.string().min(1, 'must not be empty').optional() })], {
+    error: 'must be a host name, or an object with host and optionally url and pool',
+  })
+  .transform((retired) => {
+    const { host, url, pool } = typeof retired === 'string' ? { host: retired, url: undefined, pool: undefined } : retired;
+    return { host, url: url ?? `https://${host}`, pool: pool ?? null };
+  });
 
 export const policySchema = z.strictObject({
   /** A lease with no bot is `booting` for this long after creation, `missing` after. */
@@ -163,13 +198,15 @@ export const configSchema = z
   .strictObject({
     macService: z.strictObject({
       url: serviceUrl.default(DEFAULT_MACSERVICE_URL),
-      apiKey: secretRef,
+      apiKey: secretRef('api key'),
       customer: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and "-"'),
       profile: z.string().min(1).default('V1_MEDIUM_VM'),
       accessLevel: z.string().min(1).default('GOLANG_OSS'),
     }),
     // An empty list would orphan, and so drain, the whole fleet.
     swarming: z.array(swarmingSchema).min(1, 'must list at least one swarming host'),
+    // Hosts whose leases are drained. Leases of a host neither configured nor retired are never touched.
+    retiredHosts: z.array(retiredHostSchema).default([]),
     policy: policySchema.default(() => policySchema.parse({})),
     dryRun: z.boolean().default(false),
   })
@@ -185,6 +222,16 @@ export const configSchema = z
           message: `duplicate swarming host: also swarming[${earlier}]`,
         });
     });
+    const retired = new Map<string, number>();
+    config.retiredHosts.forEach(({ host }, index) => {
+      const configured = first.get(host);
+      const earlier = retired.get(host);
+      if (configured !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['retiredHosts', index], message: `is also configured as swarming[${configured}]: a host is either served or retired` });
+      else if (earlier !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['retiredHosts', index], message: `duplicate retired host: also retiredHosts[${earlier}]` });
+      else retired.set(host, index);
+    });
   })
   .transform((config) => ({
     ...config,
@@ -197,9 +244,23 @@ export type Config = z.output<typeof configSchema>;
 export type SwarmingServer = Config['swarming'][number];
 export type Group = SwarmingServer['groups'][number];
 export type Policy = Config['policy'];
+export type RetiredHost = Config['retiredHosts'][number];
 
 /** Resolves a size knob against a count, rounding a percentage up. */
 export function sizeOf(value: Size, of: number): number {
   if (typeof value === 'number') return value;
   return Math.ceil((Number.parseFloat(value) / 100) * of);
+}
+
+/** The Swarming hosts whose bots a pass lists: every configured host, and retired ones with a pool. */
+export function listedSwarmingHosts(config: Config): { host: string; url: string; pool: string }[] {
+  return [
+    ...config.swarming.map(({ host, url, pool }) => ({ host, url, pool })),
+    ...config.retiredHosts.flatMap(({ host, url, pool }) => (pool === null ? [] : [{ host, url, pool }])),
+  ];
+}
+
+/** The hosts whose leases makemac owns: configured and retired (see ownedHost). */
+export function ownedSwarmingHosts(config: Config): ReadonlySet<string> {
+  return new Set([...config.swarming.map((s) => s.host), ...config.retiredHosts.map((r) => r.host)]);
 }

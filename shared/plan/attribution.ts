@@ -5,9 +5,9 @@ import { METADATA } from '../fleet';
 import type { ObservedLease } from '../observe';
 
 export interface Attribution {
-  /** The configured server of the lease's managed host; null when that host was removed from config. */
+  /** The configured server of the lease's managed host; null when that host is retired. */
   server: SwarmingServer | null;
-  /** null: orphaned (its host or group is no longer configured). */
+  /** null: orphaned (its group is no longer configured) or retired. */
   group: Group | null;
   /** The lease runs its group's image. Always false for an orphan. */
   current: boolean;

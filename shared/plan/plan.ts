@@ -26,7 +26,7 @@ import { isDeadLongEnough, lastSeen } from './verdict';
 import { VERDICTS } from './vocabulary';
 
 /** Budget priority of a vacate: lower goes first. */
-const PRIORITY = { health: 0, outdatedUnhealthy: 1, outdatedHealthy: 2, excess: 3, orphaned: 4 } as const;
+const PRIORITY = { health: 0, outdatedUnhealthy: 1, outdatedHealthy: 2, excess: 3, retired: 4, orphaned: 5 } as const;
 
 /**
  * What the sections have decided so far. A lease gets at most one decision: a proposed vacate,
@@ -76,6 +76,7 @@ export function plan(config: Config, observation: Observation, now: number): Pla
   planHealthVacates(subjects, policy, now, ledger);
   planRolloutAndExcess(config, subjects, ledger);
   planOrphans(subjects, ledger);
+  planRetired(subjects, ledger);
   deferBlindHosts(config, subjects, ledger);
   const budgeted = applyVacateBudgetInPriority(ledger, vacateBudget(policy, subjects.length));
   const vacated = new Set(budgeted.map((a) => a.leaseId));
@@ -173,17 +174,36 @@ function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledge
   }
 }
 
-/**
- * `orphaned`: counted nowhere, so vacated in vacate order; busy ones finish their task first.
- * Orphans of a host removed from config have no bot list (verdict `unknown`): they are vacated
- * without knowing whether their bot is busy, subject to the budget like any vacate.
- */
+/** `orphaned`: counted nowhere, so vacated in vacate order; busy ones finish their task first. */
 function planOrphans(subjects: Subject[], ledger: Ledger): void {
-  for (const subject of subjects.filter((s) => s.attribution.group === null && !s.blind).sort(byVacateOrder)) {
+  for (const subject of subjects.filter((s) => isOrphan(s) && !s.blind).sort(byVacateOrder)) {
     const action = vacate(subject, 'orphaned', orphanDetail(subject));
     if (subject.busy) ledger.defer(action, 'busy', busyDetail(subject));
     else ledger.propose(action, PRIORITY.orphaned);
   }
+}
+
+/**
+ * `retired`: the operator asked for the host's leases to go, idle first; busy ones finish their
+ * task first. Without a bot list of the host (no pool given) a lease whose bot no configured host
+ * lists has verdict `unknown` and goes without knowing whether it runs a task (see README).
+ */
+function planRetired(subjects: Subject[], ledger: Ledger): void {
+  for (const subject of subjects.filter((s) => isRetired(s) && !s.blind).sort(byVacateOrder)) {
+    const action = vacate(subject, 'retired', `host ${subject.host} is retired`);
+    if (subject.busy) ledger.defer(action, 'busy', busyDetail(subject));
+    else ledger.propose(action, PRIORITY.retired);
+  }
+}
+
+/** A lease of a configured host that no group of it claims. */
+function isOrphan(subject: Subject): boolean {
+  return subject.attribution.server !== null && subject.attribution.group === null;
+}
+
+/** A lease of a host listed in retiredHosts (owned, but not configured: see ownedHost). */
+function isRetired(subject: Subject): boolean {
+  return subject.attribution.server === null;
 }
 
 /**
@@ -202,8 +222,9 @@ function deferBlindHosts(config: Config, subjects: Subject[], ledger: Ledger): v
     const excess = [...current].sort(byAge).slice(0, Math.max(0, current.length - group.count));
     for (const subject of excess) deferBlind(subject, 'excess', excessDetail(group, current.length));
   }
-  for (const subject of subjects.filter((s) => s.attribution.group === null && s.blind)) {
-    deferBlind(subject, 'orphaned', orphanDetail(subject));
+  for (const subject of subjects.filter((s) => s.blind)) {
+    if (isOrphan(subject)) deferBlind(subject, 'orphaned', orphanDetail(subject));
+    if (isRetired(subject)) deferBlind(subject, 'retired', `host ${subject.host} is retired`);
   }
 }
 
@@ -308,9 +329,7 @@ function outdatedDetail(subject: Subject, group: Group): string {
 }
 
 function orphanDetail(subject: Subject): string {
-  return subject.attribution.server === null
-    ? `host ${subject.host} is not configured`
-    : `no group of host ${subject.host} claims it (image ${shortImage(subject.lease.image)})`;
+  return `no group of host ${subject.host} claims it (image ${shortImage(subject.lease.image)})`;
 }
 
 function excessDetail(group: Group, current: number): string {

@@ -10,7 +10,7 @@ import { VERDICTS } from './vocabulary';
 
 /**
  * `host` is the observation of the lease's managed host; null when its bots were not listed (a
- * host removed from config), so a missing bot there proves nothing.
+ * retired host without a pool), so a missing bot there proves nothing.
  */
 export function classifyLease(
   lease: ObservedLease,
@@ -46,7 +46,7 @@ function judge(
   if (host?.blind) return { state: 'unknown', note: `host ${host.host} is blind: ${host.blindReason ?? 'no reason given'}` };
   const bot = lease.bot;
   if (bot === null) {
-    if (host === null) return { state: 'unknown', note: `host ${lease.managedHost} is not configured, so its bots are not listed` };
+    if (host === null) return { state: 'unknown', note: `host ${lease.managedHost} is retired without a pool, so its bots are not listed` };
     // Unknown age means over an hour old (see leaseAgeMs): past any sensible boot grace.
     if (ageMs !== null && ageMs < policy.bootGrace) return { state: 'booting', note: `no bot yet, ${formatDuration(ageMs)} after creation` };
     return {

@@ -23,7 +23,7 @@ export const VERDICTS = {
   quarantined: { meaning: 'the bot reports itself unhealthy and takes no tasks', bucket: 'unhealthy', healthReason: 'quarantined' },
   'healthy-idle': { meaning: 'a live bot without a task', bucket: 'healthy', healthReason: null },
   'healthy-busy': { meaning: 'a live bot with a task', bucket: 'healthy', healthReason: null },
-  unknown: { meaning: 'its host is blind this pass, so health is not judged', bucket: 'unknown', healthReason: null },
+  unknown: { meaning: 'its host is blind this pass, or retired without a pool, so health is not judged', bucket: 'unknown', healthReason: null },
 } as const satisfies Record<string, VerdictTraits>;
 
 export type VerdictState = keyof typeof VERDICTS;
@@ -37,7 +37,8 @@ export const VACATE_REASONS = {
   outdated:
     "runs another image than its group's: unhealthy ones at once, healthy ones only while the group keeps `count − maxUnavailable` healthy leases; idle before busy, busy never",
   excess: 'the group has more current leases than `count`: booting first (youngest first), then unhealthy, then idle; busy never',
-  orphaned: 'belongs to no configured group (its group or host was removed from the config)',
+  orphaned: 'belongs to no group of its configured host (its group was removed from the config)',
+  retired: 'its host is listed in `retiredHosts`: idle first, busy never (renewed until its task ends)',
 } as const;
 
 export type VacateReason = keyof typeof VACATE_REASONS;

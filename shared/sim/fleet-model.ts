@@ -3,7 +3,7 @@
 // the Swarming host named in their metadata, run tasks, reboot, die, get quarantined; leases that
 // are not renewed expire; a vacated or expired lease's bot goes silent, is marked dead, then
 // disappears. Every random number comes from a seeded PRNG, so a seed replays the same world.
-import { managedHost, METADATA } from '../fleet';
+import { taggedHost, METADATA } from '../fleet';
 import type { MacServiceFake } from './macservice-fake';
 import { DEATH_TIMEOUT_SECONDS } from './swarming-fake';
 import { macBotDimensions, type World, type WorldBot, type WorldLease } from './world';
@@ -363,7 +363,7 @@ export function groupTruth(
     return truth;
   });
   for (const lease of model.world.leases.values()) {
-    const host = managedHost(lease.projectName);
+    const host = taggedHost(lease.projectName);
     if (host === null) continue;
     const truth = byKey.get(`${host} ${model.world.metadataValue(lease, METADATA.hostname) ?? ''}`);
     if (!truth) continue;

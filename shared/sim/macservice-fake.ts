@@ -37,6 +37,8 @@ export interface MacServiceFake {
   requests: MacServiceFakeRequest[];
   inject(verb: MacServiceFakeVerb | '*', fault: MacServiceFault): void;
   clearFaults(): void;
+  /** Accepts only `apiKey` from now on, as after a key rotation. */
+  rotateApiKey(apiKey: string): void;
   /** Called with each lease `create` adds to the world; the simulator schedules its boot here. */
   onCreate?: (lease: WorldLease) => void;
   close(): Promise<void>;
@@ -106,6 +108,7 @@ interface Reply {
 
 export async function startMacServiceFake(options: MacServiceFakeOptions): Promise<MacServiceFake> {
   const { world } = options;
+  let apiKey = options.apiKey;
   const echoMetadata = options.echoMetadata ?? true;
   const newLeaseId = options.newLeaseId ?? randomUUID;
   const faults: { verb: string; fault: MacServiceFault; left: number }[] = [];
@@ -183,7 +186,7 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
 
     let reply: Reply;
     try {
-      if (req.headers['x-goog-api-key'] !== options.apiKey) {
+      if (req.headers['x-goog-api-key'] !== apiKey) {
         throw new HttpFailure(403, 'The request is missing a valid API key.');
       }
       if (!/^application\/json\s*(?:;|$)/i.test(req.headers['content-type'] ?? '')) {
@@ -217,6 +220,9 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
     },
     clearFaults() {
       faults.length = 0;
+    },
+    rotateApiKey(next) {
+      apiKey = next;
     },
     async close() {
       server.closeAllConnections();

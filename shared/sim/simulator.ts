@@ -5,7 +5,7 @@
 import { buildClients } from '../clients';
 import { parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { managedHost, managedProjectName, METADATA } from '../fleet';
+import { taggedHost, managedProjectName, METADATA } from '../fleet';
 import { CallCounter } from '../http';
 import { runPass, type PassOptions } from '../pass';
 import { plan } from '../plan/plan';
@@ -229,7 +229,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     metrics.apiCalls = Object.fromEntries(Object.entries(calls.counts).sort(([a], [b]) => (a < b ? -1 : 1)));
     metrics.apiCallsTotal = Object.values(calls.counts).reduce((sum, n) => sum + n, 0);
-    metrics.leasesLostToExpiry = model.expired.filter((e) => managedHost(e.projectName) !== null).length;
+    metrics.leasesLostToExpiry = model.expired.filter((e) => taggedHost(e.projectName) !== null).length;
     metrics.unmanagedLeasesTouched = touched.size;
     metrics.tasksInterrupted = model.interruptedTasks;
     const windows = faultWindows(scenario, endAt);
@@ -341,7 +341,7 @@ function seedUnmanaged(model: FleetModel): Set<string> {
 
 function countManaged(world: World): number {
   let count = 0;
-  for (const lease of world.leases.values()) if (managedHost(lease.projectName) !== null) count += 1;
+  for (const lease of world.leases.values()) if (taggedHost(lease.projectName) !== null) count += 1;
   return count;
 }
 
