@@ -1,16 +1,9 @@
 # One dashboard over the log-based metrics (monitoring.tf). Charts align over two schedule
 # periods so that every point holds at least one pass.
 locals {
-  metric_filter = { for key, metric in {
-    actions             = google_logging_metric.actions
-    passes              = google_logging_metric.passes
-    pass_duration       = google_logging_metric.pass_duration
-    group_healthy_ratio = google_logging_metric.group_healthy_ratio
-    group_healthy       = google_logging_metric.group_healthy
-    group_desired       = google_logging_metric.group_desired
-    soonest_expiry      = google_logging_metric.soonest_expiry
-    brakes              = google_logging_metric.brakes
-  } : key => "metric.type=\"logging.googleapis.com/user/${metric.name}\" resource.type=\"cloud_run_revision\"" }
+  metric_filter = { for key, name in local.metric_name :
+    key => "metric.type=\"logging.googleapis.com/user/${name}\" resource.type=\"cloud_run_revision\""
+  }
 
   per_group = ["metric.label.swarming_host", "metric.label.group"]
 
@@ -69,45 +62,66 @@ locals {
     { title = "Soonest lease expiry", series = ["expiry"], y = "hours", thresholds = [var.expiry_alert_hours] },
     { title = "Safety brake engagements", series = ["brakes"], y = "engagements", thresholds = [] },
   ]
-}
 
-resource "google_monitoring_dashboard" "makemac" {
-  project = var.project_id
+  # The API leaves zero tile positions and empty lists out of the dashboard it returns, and the
+  # provider compares that with this JSON: any such key here would show as a change in every
+  # plan (provider issue #16173). So they are omitted, not written as 0 or [].
   dashboard_json = jsonencode({
     displayName = "makemac (${var.function_name})"
     mosaicLayout = {
       columns = 48
-      tiles = [for i, chart in local.dashboard_charts : {
-        xPos   = (i % 2) * 24
-        yPos   = floor(i / 2) * 16
-        width  = 24
-        height = 16
-        widget = {
-          title = chart.title
-          xyChart = {
-            dataSets = [for name in chart.series : {
-              plotType           = local.dashboard_series[name].plot
-              legendTemplate     = local.dashboard_series[name].legend
-              minAlignmentPeriod = local.window_2_periods
-              timeSeriesQuery = {
-                timeSeriesFilter = {
-                  filter = local.dashboard_series[name].filter
-                  aggregation = {
-                    alignmentPeriod    = local.window_2_periods
-                    perSeriesAligner   = local.dashboard_series[name].aligner
-                    crossSeriesReducer = local.dashboard_series[name].reducer
-                    groupByFields      = local.dashboard_series[name].by
+      tiles = [for i, chart in local.dashboard_charts : merge(
+        { for k, v in { xPos = (i % 2) * 24, yPos = floor(i / 2) * 16 } : k => v if v != 0 },
+        {
+          width  = 24
+          height = 16
+          widget = {
+            title = chart.title
+            xyChart = merge(
+              {
+                dataSets = [for name in chart.series : {
+                  plotType           = local.dashboard_series[name].plot
+                  legendTemplate     = local.dashboard_series[name].legend
+                  minAlignmentPeriod = local.window_2_periods
+                  timeSeriesQuery = {
+                    timeSeriesFilter = {
+                      filter = local.dashboard_series[name].filter
+                      aggregation = merge(
+                        {
+                          alignmentPeriod    = local.window_2_periods
+                          perSeriesAligner   = local.dashboard_series[name].aligner
+                          crossSeriesReducer = local.dashboard_series[name].reducer
+                        },
+                        { for k, v in { groupByFields = local.dashboard_series[name].by } : k => v if length(v) > 0 },
+                      )
+                    }
                   }
-                }
-              }
-            }]
-            thresholds = [for value in chart.thresholds : { value = value, targetAxis = "Y1" }]
-            yAxis      = { label = chart.y, scale = "LINEAR" }
+                }]
+                yAxis = { label = chart.y, scale = "LINEAR" }
+              },
+              { for k, v in { thresholds = [for value in chart.thresholds : { value = value, targetAxis = "Y1" }] } : k => v if length(v) > 0 },
+            )
           }
-        }
-      }]
+        },
+      )]
     }
   })
+}
 
-  depends_on = [google_project_service.apis]
+resource "google_monitoring_dashboard" "makemac" {
+  project        = var.project_id
+  dashboard_json = local.dashboard_json
+
+  # The charts read these metrics; create them first, as when the JSON referred to them.
+  depends_on = [
+    google_project_service.apis,
+    google_logging_metric.actions,
+    google_logging_metric.passes,
+    google_logging_metric.pass_duration,
+    google_logging_metric.group_healthy_ratio,
+    google_logging_metric.group_healthy,
+    google_logging_metric.group_desired,
+    google_logging_metric.soonest_expiry,
+    google_logging_metric.brakes,
+  ]
 }

@@ -7,41 +7,8 @@ locals {
   function_timeout_seconds = 300
   attempt_deadline_seconds = 320
 
-  duration_unit_seconds = { ms = 0.001, s = 1, m = 60, h = 3600, d = 86400 }
-  # "4m" is policySchema's default for passDeadline (shared/config/schema.ts).
-  pass_deadline_parts   = regex("^([0-9.]+)(ms|s|m|h|d)$", try(var.fleet.policy.pass_deadline, "4m"))
-  pass_deadline_seconds = tonumber(local.pass_deadline_parts[0]) * local.duration_unit_seconds[local.pass_deadline_parts[1]]
-  # A request in flight at the deadline runs on until its own timeout (default 30s).
-  request_timeout_parts   = regex("^([0-9.]+)(ms|s|m|h|d)$", try(var.fleet.policy.request_timeout, "30s"))
-  request_timeout_seconds = tonumber(local.request_timeout_parts[0]) * local.duration_unit_seconds[local.request_timeout_parts[1]]
-
-  # The product config (shared/config/schema.ts), passed whole as MAKEMAC_CONFIG. Its objects are
-  # strict, so the keys below are exactly the schema's camelCase keys; optional values left null
-  # here are omitted (`if v != null`) so the product applies its own defaults.
-  product_config = {
-    macService = { for k, v in {
-      url         = var.fleet.macservice.url
-      apiKey      = local.secret_refs[var.fleet.macservice.api_key_secret]
-      customer    = var.fleet.macservice.customer
-      profile     = var.fleet.macservice.profile
-      accessLevel = var.fleet.macservice.access_level
-    } : k => v if v != null }
-    swarming = [for s in var.fleet.swarming : { for k, v in {
-      host = s.host
-      url  = s.url
-      pool = s.pool
-      groups = [for g in s.groups : {
-        hostname = g.hostname
-        image    = g.image
-        count    = g.count
-        cert     = local.secret_refs[g.cert_secret]
-        key      = local.secret_refs[g.key_secret]
-      }]
-    } : k => v if v != null }]
-    # snake_case knob → camelCase key: max_creates_per_pass → maxCreatesPerPass.
-    policy = { for k, v in var.fleet.policy : join("", [for i, w in split("_", k) : i == 0 ? w : title(w)]) => v if v != null }
-    dryRun = var.dry_run
-  }
+  pass_deadline_seconds   = module.fleet_config.pass_deadline_seconds
+  request_timeout_seconds = module.fleet_config.request_timeout_seconds
 }
 
 resource "google_cloudfunctions2_function" "reconcile" {
@@ -59,6 +26,9 @@ resource "google_cloudfunctions2_function" "reconcile" {
       storage_source {
         bucket = google_storage_bucket.source.name
         object = google_storage_bucket_object.source.name
+        # The generation uploaded by this apply, so the build can never pair a new object with
+        # a generation recorded earlier.
+        generation = google_storage_bucket_object.source.generation
       }
     }
   }
@@ -82,7 +52,7 @@ resource "google_cloudfunctions2_function" "reconcile" {
     service_account_email          = google_service_account.runtime.email
 
     environment_variables = {
-      MAKEMAC_CONFIG = jsonencode(local.product_config)
+      MAKEMAC_CONFIG = module.fleet_config.config_json
       # The Google libraries otherwise look the project up (metadata server or gcloud).
       GOOGLE_CLOUD_PROJECT = var.project_id
     }

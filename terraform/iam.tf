@@ -33,7 +33,9 @@ resource "google_project_iam_member" "runtime_log_writer" {
 resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
   project  = var.project_id
   location = google_cloudfunctions2_function.reconcile.location
-  service  = google_cloudfunctions2_function.reconcile.name
-  role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.scheduler.email}"
+  # The service the function really runs as (projects/P/locations/L/services/S), rather than
+  # its name taken to be the same.
+  service = google_cloudfunctions2_function.reconcile.service_config[0].service
+  role    = "roles/run.invoker"
+  member  = "serviceAccount:${google_service_account.scheduler.email}"
 }

@@ -10,13 +10,26 @@ locals {
   # pass, so a sparse metric never looks "missing" between two passes.
   window_2_periods = "${2 * local.schedule_period_seconds}s"
   window_3_periods = "${3 * local.schedule_period_seconds}s"
+
+  # Named here rather than read back from the resources so that the dashboard (dashboard.tf)
+  # renders without them; alerts still refer to the resources, which orders their creation.
+  metric_name = {
+    actions             = "${var.function_name}/actions"
+    passes              = "${var.function_name}/passes"
+    pass_duration       = "${var.function_name}/pass_duration"
+    group_healthy_ratio = "${var.function_name}/group_healthy_ratio"
+    group_healthy       = "${var.function_name}/group_healthy"
+    group_desired       = "${var.function_name}/group_desired"
+    soonest_expiry      = "${var.function_name}/soonest_expiry_hours"
+    brakes              = "${var.function_name}/brakes"
+  }
 }
 
 # --- metrics ----------------------------------------------------------------------------------
 
 resource "google_logging_metric" "actions" {
   project     = var.project_id
-  name        = "${var.function_name}/actions"
+  name        = local.metric_name.actions
   description = "Lease actions (create, renew, vacate), by reason, outcome and group. Dry-run actions have outcome dry-run."
   filter      = "${local.log_filter} AND (jsonPayload.event=\"lease.create\" OR jsonPayload.event=\"lease.renew\" OR jsonPayload.event=\"lease.vacate\")"
 
@@ -64,7 +77,7 @@ resource "google_logging_metric" "actions" {
 
 resource "google_logging_metric" "passes" {
   project     = var.project_id
-  name        = "${var.function_name}/passes"
+  name        = local.metric_name.passes
   description = "Completed reconcile passes (one pass.summary each), by outcome."
   filter      = "${local.log_filter} AND jsonPayload.event=\"pass.summary\""
 
@@ -88,7 +101,7 @@ resource "google_logging_metric" "passes" {
 
 resource "google_logging_metric" "pass_duration" {
   project     = var.project_id
-  name        = "${var.function_name}/pass_duration"
+  name        = local.metric_name.pass_duration
   description = "Wall time of one reconcile pass."
   filter      = "${local.log_filter} AND jsonPayload.event=\"pass.summary\""
 
@@ -123,9 +136,10 @@ resource "google_logging_metric" "pass_duration" {
 
 resource "google_logging_metric" "group_healthy_ratio" {
   project     = var.project_id
-  name        = "${var.function_name}/group_healthy_ratio"
+  name        = local.metric_name.group_healthy_ratio
   description = "Healthy leases of a group divided by its configured count (1 when the count is 0), one point per pass."
-  filter      = "${local.log_filter} AND jsonPayload.event=\"group.status\""
+  # Left out while the group's host is blind: health unknown is not zero.
+  filter = "${local.log_filter} AND jsonPayload.event=\"group.status\" AND jsonPayload.healthyRatio:*"
 
   value_extractor = "EXTRACT(jsonPayload.healthyRatio)"
 
@@ -161,7 +175,7 @@ resource "google_logging_metric" "group_healthy_ratio" {
 
 resource "google_logging_metric" "group_healthy" {
   project     = var.project_id
-  name        = "${var.function_name}/group_healthy"
+  name        = local.metric_name.group_healthy
   description = "Healthy leases (bot alive, idle or busy) of a group, one point per pass."
   filter      = "${local.log_filter} AND jsonPayload.event=\"group.status\""
 
@@ -199,7 +213,7 @@ resource "google_logging_metric" "group_healthy" {
 
 resource "google_logging_metric" "group_desired" {
   project     = var.project_id
-  name        = "${var.function_name}/group_desired"
+  name        = local.metric_name.group_desired
   description = "Configured count of a group, one point per pass."
   filter      = "${local.log_filter} AND jsonPayload.event=\"group.status\""
 
@@ -237,7 +251,7 @@ resource "google_logging_metric" "group_desired" {
 
 resource "google_logging_metric" "soonest_expiry" {
   project     = var.project_id
-  name        = "${var.function_name}/soonest_expiry_hours"
+  name        = local.metric_name.soonest_expiry
   description = "Hours until the soonest-expiring managed lease expires, one point per pass (none when there is no managed lease)."
   # The field is absent when there is no managed lease; such summaries are not points.
   filter = "${local.log_filter} AND jsonPayload.event=\"pass.summary\" AND jsonPayload.soonestExpiryHours:*"
@@ -263,7 +277,7 @@ resource "google_logging_metric" "soonest_expiry" {
 
 resource "google_logging_metric" "brakes" {
   project     = var.project_id
-  name        = "${var.function_name}/brakes"
+  name        = local.metric_name.brakes
   description = "Safety brake engagements: a pass wanted more health vacates on a swarming host than the brake allows, and did none."
   filter      = "${local.log_filter} AND jsonPayload.event=\"safety.brake\""
 

@@ -3,6 +3,11 @@ output "function_uri" {
   value       = google_cloudfunctions2_function.reconcile.service_config[0].uri
 }
 
+output "makemac_config" {
+  description = "The config the function runs with (MAKEMAC_CONFIG): check it with `npx makemac check --config FILE` (README \"Check the config before applying\")."
+  value       = module.fleet_config.config_json
+}
+
 output "runtime_service_account" {
   description = "The function's identity. Allow it swarming.pools.listBots in every configured Swarming pool (LUCI realms config)."
   value       = google_service_account.runtime.email

@@ -1,14 +1,9 @@
-# One Secret Manager secret per distinct name in var.fleet. Terraform creates the containers
+# One Secret Manager secret per distinct name in var.fleet (the config refers to each as
+# secret:PROJECT/NAME, modules/fleet-config). Terraform creates the containers
 # only: values are added out of band (`gcloud secrets versions add`, README "Secrets"), so no
 # secret value ever enters Terraform state or plan output.
 locals {
-  secret_names = toset(concat(
-    [var.fleet.macservice.api_key_secret],
-    flatten([for s in var.fleet.swarming : [for g in s.groups : [g.cert_secret, g.key_secret]]]),
-  ))
-
-  # The config names secrets as secret:PROJECT/NAME; the function reads the latest version.
-  secret_refs = { for name in local.secret_names : name => "secret:${var.project_id}/${name}" }
+  secret_names = module.fleet_config.secret_names
 }
 
 resource "google_secret_manager_secret" "fleet" {

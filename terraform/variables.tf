@@ -39,9 +39,16 @@ variable "source_zip" {
 }
 
 variable "build_service_account" {
-  description = "Service account Cloud Build uses to build the function, as projects/PROJECT/serviceAccounts/EMAIL. null: the project's default build account."
+  description = "Service account Cloud Build builds the function as, projects/PROJECT/serviceAccounts/EMAIL. It needs roles/cloudbuild.builds.builder in the project, and whoever applies needs roles/iam.serviceAccountUser on it (README \"Prerequisites\")."
   type        = string
-  default     = null
+
+  validation {
+    # Required rather than left to the project's default build account: in new projects that is
+    # the Compute Engine default account, which exists only with the Compute API enabled and, in
+    # organisations that block default grants, has no roles, so the build fails minutes in.
+    condition     = can(regex("^projects/[^/]+/serviceAccounts/[^/@]+@[^/]+$", var.build_service_account))
+    error_message = "build_service_account must be projects/PROJECT/serviceAccounts/EMAIL of an account with roles/cloudbuild.builds.builder."
+  }
 }
 
 variable "schedule" {
@@ -75,104 +82,12 @@ variable "time_zone" {
 
 variable "fleet" {
   description = <<-EOT
-    The fleet, as the product config states it (README "Config"). Secrets are named by their
-    Secret Manager short name in this project; Terraform creates each secret (never its value)
-    and turns the name into a `secret:PROJECT/NAME` reference. Policy knobs are the config's
-    policy keys in snake_case (boot_grace, max_surge, ...); unset knobs take the product's defaults.
+    The fleet, as the product config states it (README "Configuration"): macservice, swarming
+    hosts with their groups, and policy knobs in snake_case. Its type and every check the
+    product makes live in modules/fleet-config, which renders the config the function runs with.
   EOT
-  type = object({
-    macservice = object({
-      url            = optional(string)
-      api_key_secret = string
-      customer       = string
-      profile        = optional(string)
-      access_level   = optional(string)
-    })
-    swarming = list(object({
-      host = string
-      url  = optional(string)
-      pool = string
-      groups = list(object({
-        hostname    = string
-        image       = string
-        count       = number
-        cert_secret = string
-        key_secret  = string
-      }))
-    }))
-    # `any`, not an object type: Terraform silently drops unknown attributes of an object, so a
-    # misspelt knob would vanish; here every key is checked below, and numbers stay numbers.
-    policy = optional(any, {})
-  })
-
-  validation {
-    condition     = can(regex("^[a-z0-9-]+$", var.fleet.macservice.customer))
-    error_message = "fleet.macservice.customer must be lowercase letters, digits and \"-\"."
-  }
-
-  validation {
-    condition     = length(distinct([for s in var.fleet.swarming : s.host])) == length(var.fleet.swarming)
-    error_message = "fleet.swarming: each swarming host may appear only once."
-  }
-
-  validation {
-    condition = alltrue([for s in var.fleet.swarming : can(regex("^[a-z0-9.-]+(:[0-9]+)?$", s.host))])
-    # The host is also the lease tag makemac/<host>: a URL here would orphan every lease.
-    error_message = "fleet.swarming[*].host must be a host name such as chromium-swarm.appspot.com (no scheme or path)."
-  }
-
-  validation {
-    condition     = alltrue([for s in var.fleet.swarming : length(distinct([for g in s.groups : g.hostname])) == length(s.groups)])
-    error_message = "fleet.swarming[*].groups: hostnames must be unique under each swarming host."
-  }
-
-  validation {
-    condition     = alltrue([for s in var.fleet.swarming : length(distinct([for g in s.groups : g.image])) == length(s.groups)])
-    error_message = "fleet.swarming[*].groups: images must be unique under each swarming host (a lease's image names its group)."
-  }
-
-  validation {
-    condition     = alltrue(flatten([for s in var.fleet.swarming : [for g in s.groups : can(regex("^[a-z0-9][a-z0-9.-]*$", g.hostname)) && !strcontains(g.hostname, "--")]]))
-    error_message = "fleet.swarming[*].groups[*].hostname must be lowercase letters, digits, \"-\" and \".\", without \"--\" (it separates the prefix from the lease id in bot ids)."
-  }
-
-  validation {
-    condition     = alltrue(flatten([for s in var.fleet.swarming : [for g in s.groups : can(regex("^[0-9a-f]{64}$", g.image))]]))
-    error_message = "fleet.swarming[*].groups[*].image must be the image's SHA-256: 64 lowercase hex characters."
-  }
-
-  validation {
-    condition     = alltrue(flatten([for s in var.fleet.swarming : [for g in s.groups : g.count >= 0 && floor(g.count) == g.count]]))
-    error_message = "fleet.swarming[*].groups[*].count must be a whole number, 0 or more."
-  }
-
-  validation {
-    condition = alltrue([
-      for name in concat(
-        [var.fleet.macservice.api_key_secret],
-        flatten([for s in var.fleet.swarming : [for g in s.groups : [g.cert_secret, g.key_secret]]]),
-      ) : can(regex("^[A-Za-z0-9_-]{1,255}$", name))
-    ])
-    error_message = "Secrets are named by their short Secret Manager name (letters, digits, \"_\" and \"-\"), e.g. \"darwin-amd64-14-cert\": no \"secret:\" prefix, project or version."
-  }
-
-  validation {
-    # Keep in step with policySchema in shared/config/schema.ts (test/terraform.test.ts checks it).
-    condition = alltrue([for k in keys(var.fleet.policy) : contains([
-      "boot_grace", "dead_after", "renew_before", "max_surge", "max_unavailable", "max_creates_per_pass",
-      "max_vacates_per_pass", "brake_minimum", "brake_fraction", "vacate_quarantined", "concurrency",
-      "pass_deadline", "request_timeout", "max_attempts",
-    ], k)])
-    error_message = "fleet.policy has an unknown knob. Known: boot_grace, dead_after, renew_before, max_surge, max_unavailable, max_creates_per_pass, max_vacates_per_pass, brake_minimum, brake_fraction, vacate_quarantined, concurrency, pass_deadline, request_timeout, max_attempts."
-  }
-
-  validation {
-    condition = alltrue([
-      for k in ["boot_grace", "dead_after", "renew_before", "pass_deadline", "request_timeout"] :
-      can(regex("^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", try(var.fleet.policy[k], "1s")))
-    ])
-    error_message = "fleet.policy durations (boot_grace, dead_after, renew_before, pass_deadline, request_timeout) are strings with one unit, such as \"90s\", \"60m\" or \"22h\"."
-  }
+  # The module states the type: a second copy here could only drift from it.
+  type = any
 }
 
 variable "dry_run" {

@@ -3,7 +3,6 @@
 // "${...}" strings. Where the terraform binary is installed, its console (which needs no
 // provider) also evaluates the config locals and the variable validations for real.
 import { convertFiles, parse } from '@cdktn/hcl2json';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,8 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config/load';
 import { policySchema } from '../shared/config/schema';
 import { EVENT_NAMES, fieldsOf } from '../shared/log-contract';
+import { FLEET_CONFIG_MODULE, productConfigFromFleet, terraform, terraformInstalled, TERRAFORM_DIR } from './support/terraform';
 
-const TERRAFORM_DIR = path.join(__dirname, '..', 'terraform');
 const EXAMPLE_TFVARS = path.join(TERRAFORM_DIR, 'terraform.tfvars.example');
 
 /** The log contract: fields the code writes on its JSON log lines, and Cloud Logging's severity. */
@@ -67,42 +66,6 @@ function jsonPayloadFieldsInTerraform(): Set<string> {
   return fields;
 }
 
-/**
- * The fleet variable → product config mapping of terraform/function.tf (local.product_config),
- * reimplemented: secrets become secret:PROJECT/NAME, policy knobs camelCase, nulls are omitted.
- */
-function productConfigFromFleet(projectId: string, fleet: Json, dryRun: boolean): Json {
-  const ref = (name: string) => `secret:${projectId}/${name}`;
-  const compact = (object: Record<string, Json>) =>
-    Object.fromEntries(Object.entries(object).filter(([, v]) => v !== null && v !== undefined));
-  const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  return {
-    macService: compact({
-      url: fleet.macservice.url,
-      apiKey: ref(fleet.macservice.api_key_secret),
-      customer: fleet.macservice.customer,
-      profile: fleet.macservice.profile,
-      accessLevel: fleet.macservice.access_level,
-    }),
-    swarming: fleet.swarming.map((s: Json) =>
-      compact({
-        host: s.host,
-        url: s.url,
-        pool: s.pool,
-        groups: s.groups.map((g: Json) => ({
-          hostname: g.hostname,
-          image: g.image,
-          count: g.count,
-          cert: ref(g.cert_secret),
-          key: ref(g.key_secret),
-        })),
-      }),
-    ),
-    policy: compact(Object.fromEntries(Object.entries(fleet.policy ?? {}).map(([k, v]) => [camel(k), v]))),
-    dryRun,
-  };
-}
-
 async function exampleTfvars(): Promise<Json> {
   return parse('terraform.tfvars', readFileSync(EXAMPLE_TFVARS, 'utf8'));
 }
@@ -144,7 +107,7 @@ describe('terraform: trigger', () => {
     const [, binding] = invokers[0]!;
     expect(binding.role).toBe('roles/run.invoker');
     expect(binding.member).toBe('serviceAccount:${google_service_account.scheduler.email}');
-    expect(binding.service).toBe('${google_cloudfunctions2_function.reconcile.name}');
+    expect(binding.service).toBe('${google_cloudfunctions2_function.reconcile.service_config[0].service}');
     expect(binding.location).toMatch(/^\$\{(var\.region|google_cloudfunctions2_function\.reconcile\.location)\}$/);
     // No other way in: no service-wide policy or binding, no function IAM, no public member.
     for (const type of allResourceTypes()) {
@@ -168,7 +131,7 @@ describe('terraform: function', () => {
     expect(service.service_account_email).toBe('${google_service_account.runtime.email}');
     expect(service.ingress_settings).toBe('ALLOW_ALL');
     expect(Object.keys(service.environment_variables).sort()).toEqual(['GOOGLE_CLOUD_PROJECT', 'MAKEMAC_CONFIG']);
-    expect(service.environment_variables.MAKEMAC_CONFIG).toBe('${jsonencode(local.product_config)}');
+    expect(service.environment_variables.MAKEMAC_CONFIG).toBe('${module.fleet_config.config_json}');
     // Secrets reach the function as references in the config, never as values.
     expect(service.secret_environment_variables).toBeUndefined();
   });
@@ -178,6 +141,8 @@ describe('terraform: function', () => {
     const source = fn.build_config[0].source[0].storage_source[0];
     expect(source.bucket).toBe('${google_storage_bucket.source.name}');
     expect(source.object).toBe('${google_storage_bucket_object.source.name}');
+    // The generation this apply uploaded, never one left in state by an earlier zip.
+    expect(source.generation).toBe('${google_storage_bucket_object.source.generation}');
     const object = resource('google_storage_bucket_object', 'source');
     expect(object.source).toBe('${var.source_zip}');
     expect(expandLocals(object.name)).toMatch(/\$\{file(md5|sha256|sha512)\(var\.source_zip\)\}/);
@@ -203,6 +168,13 @@ describe('terraform: function', () => {
     for (const api of ['cloudfunctions', 'run', 'cloudbuild', 'artifactregistry', 'cloudscheduler', 'secretmanager', 'logging', 'monitoring', 'storage']) {
       expect(locals.services).toContain(`${api}.googleapis.com`);
     }
+  });
+
+  it('builds as a service account the operator names: no default build account', () => {
+    const variable = tf.variable.build_service_account[0];
+    expect(variable).not.toHaveProperty('default');
+    expect(resource('google_cloudfunctions2_function', 'reconcile').build_config[0].service_account).toBe('${var.build_service_account}');
+    expect(variable.validation[0].error_message).toMatch(/roles\/cloudbuild\.builds\.builder/);
   });
 });
 
@@ -237,36 +209,29 @@ describe('terraform: secrets and IAM', () => {
   });
 });
 
-describe('terraform: the fleet variable becomes a valid product config', () => {
-  it('the example tfvars, mapped as local.product_config does, parses under the product schema', async () => {
+describe('terraform: the fleet variable goes through modules/fleet-config', () => {
+  it('the root passes the fleet, project and dry run to the module, whose config the function runs with', () => {
+    const call = tf.module.fleet_config[0];
+    expect(call).toMatchObject({ source: './modules/fleet-config', fleet: '${var.fleet}', project_id: '${var.project_id}', dry_run: '${var.dry_run}' });
+    // The module states the type and every check; the root only passes the value through.
+    expect(tf.variable.fleet[0].type).toBe('${any}');
+    expect(tf.variable.fleet[0].validation).toBeUndefined();
+    expect(locals.secret_names).toBe('${module.fleet_config.secret_names}');
+    expect(tf.output.makemac_config[0].value).toBe('${module.fleet_config.config_json}');
+  });
+
+  it('the module has no provider, resource or data source, so it runs offline', async () => {
+    const module = await convertFiles(FLEET_CONFIG_MODULE);
+    expect(Object.keys(module).sort()).toEqual(['locals', 'output', 'terraform', 'variable']);
+    expect(module.terraform.flatMap((t: Json) => t.required_providers ?? [])).toEqual([]);
+  });
+
+  it('the example starts with dry_run = true and sets paused explicitly; defaults are off', async () => {
+    const text = readFileSync(EXAMPLE_TFVARS, 'utf8');
+    expect(text.split('\n')[0]).toBe('dry_run = true');
     const vars = await exampleTfvars();
-    const config = productConfigFromFleet(vars.project_id, vars.fleet, vars.dry_run ?? false);
-    const parsed = parseConfig(config, 'terraform.tfvars.example');
-    expect(parsed.swarming.length).toBeGreaterThan(0);
-    expect(parsed.macService.apiKey).toBe(`secret:${vars.project_id}/macservice-api-key`);
-    // Every secret the fleet names gets a container (and so an accessor binding).
-    const named = [vars.fleet.macservice.api_key_secret, ...vars.fleet.swarming.flatMap((s: Json) => s.groups.flatMap((g: Json) => [g.cert_secret, g.key_secret]))];
-    expect(new Set(named).size).toBeGreaterThan(1);
-  });
-
-  it('local.product_config uses exactly the schema keys', () => {
-    const config = locals.product_config;
-    expect(Object.keys(config).sort()).toEqual(['dryRun', 'macService', 'policy', 'swarming']);
-    const keysIn = (expression: string) => [...expression.matchAll(/^\s*([A-Za-z]\w*)\s*=/gm)].map((m) => m[1]);
-    expect(keysIn(config.macService).sort()).toEqual(['accessLevel', 'apiKey', 'customer', 'profile', 'url']);
-    expect(keysIn(config.swarming).sort()).toEqual(['cert', 'count', 'groups', 'host', 'hostname', 'image', 'key', 'pool', 'url']);
-  });
-
-  it('every policy knob the variable accepts is a product policy key, and every product key is accepted', () => {
-    const validation = tf.variable.fleet[0].validation.map((v: Json) => v.condition).find((c: string) => c.includes('keys(var.fleet.policy)'));
-    const knobs = [...validation.matchAll(/"([a-z_]+)"/g)].map((m: RegExpMatchArray) => m[1]!);
-    const camel = knobs.map((k: string) => k.replace(/_([a-z])/g, (_: string, c: string) => c.toUpperCase()));
-    expect(camel.sort()).toEqual(Object.keys(policySchema.shape).sort());
-  });
-
-  it('the example sets dry_run and paused explicitly, and defaults are off', async () => {
-    const vars = await exampleTfvars();
-    expect(vars.dry_run).toBe(false);
+    expect(vars.dry_run).toBe(true);
+    expect(vars.paused).toBe(false);
     expect(tf.variable.dry_run[0].default).toBe(false);
     expect(tf.variable.paused[0].default).toBe(false);
     expect(tf.variable.schedule[0].default).toBe('*/10 * * * *');
@@ -274,17 +239,17 @@ describe('terraform: the fleet variable becomes a valid product config', () => {
   });
 });
 
-// `terraform console` evaluates variables and locals without any provider. Locals blocks that
-// refer to resources are left out; the rest is copied to a scratch module.
-const terraformBinary = spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
-
-describe.skipIf(!terraformBinary)('terraform console (real evaluation, no provider)', () => {
+// `terraform console` evaluates the root's variables and locals without any provider: the
+// variables, the fleet-config module call and the locals blocks that refer to no resource are
+// copied to a scratch root.
+describe.skipIf(!terraformInstalled)('terraform console (real evaluation, no provider)', () => {
   let scratch: string;
-  const TF_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: '/dev/null', NO_COLOR: '1' };
 
   beforeAll(() => {
     scratch = mkdtempSync(path.join(tmpdir(), 'makemac-tf-'));
     writeFileSync(path.join(scratch, 'variables.tf'), readFileSync(path.join(TERRAFORM_DIR, 'variables.tf')));
+    const fleet = readFileSync(path.join(TERRAFORM_DIR, 'fleet.tf'), 'utf8');
+    writeFileSync(path.join(scratch, 'fleet.tf'), fleet.replace('"./modules/fleet-config"', JSON.stringify(path.relative(scratch, FLEET_CONFIG_MODULE))));
     const blocks: string[] = [];
     for (const file of readdirSync(TERRAFORM_DIR).filter((f) => f.endsWith('.tf'))) {
       const text = readFileSync(path.join(TERRAFORM_DIR, file), 'utf8');
@@ -294,15 +259,15 @@ describe.skipIf(!terraformBinary)('terraform console (real evaluation, no provid
     }
     writeFileSync(path.join(scratch, 'locals.tf'), blocks.join('\n'));
     writeFileSync(path.join(scratch, 'source.zip'), '');
+    const init = terraform(['init', '-input=false', '-no-color'], scratch);
+    if (init.status !== 0) throw new Error(init.stderr);
     return () => rmSync(scratch, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   /** Evaluates one expression with the given tfvars; throws with terraform's errors, if any. */
   function evaluate(expression: string, tfvars: string): Json {
     writeFileSync(path.join(scratch, 'case.tfvars'), tfvars);
-    const run = spawnSync('terraform', ['console', '-var-file=case.tfvars', '-var', 'source_zip=source.zip'], {
-      cwd: scratch, env: TF_ENV, input: `jsonencode(${expression})\n`, encoding: 'utf8',
-    });
+    const run = terraform(['console', '-var-file=case.tfvars', '-var', 'source_zip=source.zip'], scratch, `jsonencode(${expression})\n`);
     // The console reports invalid variables on stderr, yet may still print a value and exit 0.
     const errors = run.stderr.replace(/\x1b\[[0-9;]*m/g, '').replace(/[│╷╵]/g, '').replace(/\s+/g, ' ').trim();
     if (run.status !== 0 || /Error:/.test(errors)) throw new Error(errors || `terraform console exited ${run.status}`);
@@ -318,12 +283,13 @@ describe.skipIf(!terraformBinary)('terraform console (real evaluation, no provid
   }
   const example = () => readFileSync(EXAMPLE_TFVARS, 'utf8');
 
-  it('local.product_config of the example equals the reimplemented mapping and parses', async () => {
+  it('the function config of the example is the module rendering of its fleet, and parses', async () => {
     const vars = await exampleTfvars();
-    const config = evaluate('local.product_config', example());
-    expect(config).toEqual(productConfigFromFleet(vars.project_id, vars.fleet, false));
-    expect(() => parseConfig(config)).not.toThrow();
-    expect(evaluate('local.product_config', example().replace(/^dry_run\s*=\s*false/m, 'dry_run = true')).dryRun).toBe(true);
+    const [config, timing] = evaluate('[jsondecode(module.fleet_config.config_json), [local.pass_deadline_seconds, local.request_timeout_seconds]]', example());
+    expect(config).toEqual(productConfigFromFleet(vars.project_id, vars.fleet, true));
+    expect(parseConfig(config).dryRun).toBe(true);
+    const { passDeadline, requestTimeout } = policySchema.parse({});
+    expect(timing).toEqual([passDeadline / 1000, requestTimeout / 1000]);
   });
 
   it('derives the alert windows from the schedule: three 10-minute periods are 30 minutes', () => {
@@ -331,14 +297,43 @@ describe.skipIf(!terraformBinary)('terraform console (real evaluation, no provid
     expect(evaluate('local.window_3_periods', `${example()}\nschedule = "*/5 * * * *"\n`)).toBe('900s');
   });
 
-  it('rejects fleets the product would reject, before anything is deployed', () => {
+  it('refuses a bad fleet or schedule through the root, before anything is deployed', () => {
     const text = example();
-    const host = /host = "([^"]+)"/.exec(text)![1]!;
     const image = /image\s+= "([0-9a-f]{64})"/.exec(text)![1]!;
-    expect(rejection(text.replace(image, image.toUpperCase()))).toMatch(/64 lowercase hex/);
-    expect(rejection(text.replace(/host = "[^"]+"/g, `host = "${host}"`))).toMatch(/swarming host may appear only once/);
-    expect(rejection(text.replace('boot_grace ', 'boot_grac '))).toMatch(/unknown knob/);
+    expect(rejection(text.replace(image, image.toUpperCase()))).toMatch(/fleet\.swarming\[\*\]\.groups\[\*\]\.image must be/);
+    expect(rejection(text.replace('boot_grace ', 'boot_grac '))).toMatch(/unknown knob: boot_grac\b/);
+    expect(rejection(text.replace('boot_grace           = "60m"', 'boot_grace           = "7 days"'))).toMatch(/fleet\.policy\.boot_grace must be a duration/);
     expect(rejection(`${text}\nschedule = "0 * * * *"\n`)).toMatch(/schedule_period_minutes/);
+    expect(rejection(text.replace(/^build_service_account = .*$/m, 'build_service_account = "makemac-build@example.iam.gserviceaccount.com"'))).toMatch(/build_service_account must be/);
+  });
+
+  it('renders the dashboard without zero positions or empty lists, which the API leaves out', () => {
+    const dashboard = JSON.parse(evaluate('local.dashboard_json', example()));
+    const found: string[] = [];
+    const walk = (value: Json, at: string) => {
+      if (Array.isArray(value)) {
+        if (value.length === 0) found.push(`${at} = []`);
+        value.forEach((v, i) => walk(v, `${at}[${i}]`));
+      } else if (value && typeof value === 'object') {
+        if (Object.keys(value).length === 0) found.push(`${at} = {}`);
+        for (const [k, v] of Object.entries(value)) {
+          if (/^[xy]Pos$/.test(k) && v === 0) found.push(`${at}.${k} = 0`);
+          walk(v, `${at}.${k}`);
+        }
+      }
+    };
+    walk(dashboard, 'dashboard');
+    expect(found).toEqual([]);
+    const tiles = dashboard.mosaicLayout.tiles;
+    expect(tiles).toHaveLength(8);
+    // Positions left out are zero: the grid is still two columns of tiles.
+    expect(tiles.map((t: Json) => [t.xPos ?? 0, t.yPos ?? 0])).toEqual([[0, 0], [24, 0], [0, 16], [24, 16], [0, 32], [24, 32], [0, 48], [24, 48]]);
+    expect(tiles.filter((t: Json) => t.widget.xyChart.thresholds).length).toBeGreaterThan(0);
+    for (const tile of tiles) {
+      for (const set of tile.widget.xyChart.dataSets) {
+        expect(set.timeSeriesQuery.timeSeriesFilter.filter).toMatch(/^metric\.type="logging\.googleapis\.com\/user\/makemac\/\w+" resource\.type="cloud_run_revision"/);
+      }
+    }
   });
 });
 
@@ -404,6 +399,10 @@ describe('terraform: log-based metrics and alerts', () => {
     expect(threshold.comparison).toBe('COMPARISON_LT');
     expect(threshold.duration).toBe('3600s');
     expect(threshold.aggregations[0].group_by_fields).toContain('metric.label.group');
-    expect(resource('google_logging_metric', 'group_healthy_ratio').value_extractor).toBe('EXTRACT(jsonPayload.healthyRatio)');
+    const ratio = resource('google_logging_metric', 'group_healthy_ratio');
+    expect(ratio.value_extractor).toBe('EXTRACT(jsonPayload.healthyRatio)');
+    // Left out while the host is blind: such entries are no point at all, not a ratio of 0.
+    expect(ratio.filter).toMatch(/ AND jsonPayload\.healthyRatio:\*$/);
+    expect(resource('google_logging_metric', 'soonest_expiry').filter).toMatch(/ AND jsonPayload\.soonestExpiryHours:\*$/);
   });
 });
