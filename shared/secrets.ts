@@ -1,4 +1,4 @@
-// Secret references (product.md, api-wire-spec §8): `secret:` from Secret Manager, `env:` from
+// Secret references (product.md, shared/macservice/wire-notes.md §8): `secret:` from Secret Manager, `env:` from
 // the environment, anything else literal. Errors name the reference, never the value.
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 

@@ -1,4 +1,4 @@
-// The fake MacService against the wire spec's own examples (api-wire-spec §6), over raw fetch,
+// The fake MacService against the wire reference's own examples (shared/macservice/wire-notes.md §6), over raw fetch,
 // so the fake cannot drift into an impression of the API that only our client agrees with.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
@@ -7,7 +7,7 @@ import { World, type WorldLease } from '../shared/sim/world';
 const API_KEY = 'test-api-key';
 const NOW = Date.parse('2026-08-02T10:00:00Z');
 
-// Verbatim from api-wire-spec §6.3 and §6.6.
+// Verbatim from the wire reference shared/macservice/wire-notes.md condenses (§6.3, §6.6).
 const SPEC_CREATE =
   '{"vmResourceNamespace":{"customerName":"golang","projectName":"makemac/chromium-swarm.appspot.com","subCustomerName":""},"instanceSpecification":{"profile":"V1_MEDIUM_VM","accessLevel":"GOLANG_OSS","metadata":[{"key":"golang.swarming","value":"chromium-swarm.appspot.com"},{"key":"golang.hostname","value":"darwin-arm64-15"},{"key":"golang.cert","value":"-----BEGIN CERTIFICATE-----\\nMIIB...\\n-----END CERTIFICATE-----\\n"},{"key":"golang.key","value":"-----BEGIN PRIVATE KEY-----\\nMIIE...\\n-----END PRIVATE KEY-----\\n"}],"diskSelection":{"imageHashes":{"bootSha256":"0000000000000000000000000000000000000000000000000000000000000000"}}},"duration":"86400s"}';
 const SPEC_FIND = '{"vmResourceNamespace":{"customerName":"golang","projectName":"","subCustomerName":""}}';

@@ -1,4 +1,4 @@
-// The fake Swarming server against the wire spec (api-wire-spec §2, §3): raw HTTP, so what is
+// The fake Swarming server against the wire notes (shared/swarming/wire-notes.md §2, §3): raw HTTP, so what is
 // checked is the fake's own behaviour, not the client's reading of it.
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

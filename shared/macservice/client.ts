@@ -1,4 +1,4 @@
-// The MacService REST client (api-wire-spec §6): four POSTs, success only on HTTP 200, every
+// The MacService REST client (wire-notes.md §6): four POSTs, success only on HTTP 200, every
 // answer validated. find and create answers may echo the bot cert and key in lease metadata,
 // so their bodies never reach an error message; see describeInvalid() in http.ts.
 import type { z } from 'zod';

@@ -1,4 +1,4 @@
-// MacService's JSON, both ways (api-wire-spec §6). Responses are decoded as leniently as Go's
+// MacService's JSON, both ways (wire-notes.md §6). Responses are decoded as leniently as Go's
 // encoding/json did — unknown fields ignored, absent or null fields take zero values — with one
 // exception Go also made: a timestamp that is present but unparsable fails the whole response.
 import { z } from 'zod';
@@ -58,7 +58,7 @@ const instance = z.object({
 
 export const findResponse = z.object({
   instances: z.array(instance).nullish().transform((list) => list ?? []),
-  /** Not known to exist (api-wire-spec §6.6); followed if it ever appears. */
+  /** Not known to exist (wire-notes.md §6.6); followed if it ever appears. */
   nextPageToken: text,
 });
 

@@ -1,4 +1,4 @@
-// A loopback MacService (api-wire-spec §6.8) over a World: the simulator runs on it and the
+// A loopback MacService (shared/macservice/wire-notes.md §6.8) over a World: the simulator runs on it and the
 // client is tested against it. Behaviour the spec marks unknown is chosen as Google APIs
 // usually behave: Google-style JSON errors, unknown request fields rejected (so a client that
 // sends a stray field fails here first), 404 for an unknown lease. It never paginates `find`.

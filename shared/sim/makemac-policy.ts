@@ -1,4 +1,4 @@
-// Go makemac's decisions (api-wire-spec §1, §7.3–§7.4), as a planner producing our Plan type,
+// Go makemac's decisions (shared/macservice/wire-notes.md §7.2–§7.4), as a planner producing our Plan type,
 // so the simulator can run the old behaviour and the new one against the same world. It has
 // none of the new safety: no brake, no blind-host protection, no surge or capacity rule, no
 // notion of a busy bot. It is an emulation for comparison, never used to manage a real fleet.

@@ -11,7 +11,7 @@ export const POOLS: Readonly<Record<string, string>> = {
   [SECURITY_HOST]: 'luci.golang.security-try-workers',
 };
 
-/** Production's images (api-wire-spec §7.6) and made-up successors. */
+/** Production's images (terraform/terraform.tfvars.example) and made-up successors. */
 export const IMAGES = {
   amd64_14: 'b16a8a5f2d1e383667c3764d915551f4af56d63edd0679539703688a6b9f6754',
   arm64_15: '203520220bdfe6b42592d2ae731c9cb985768c701c569ff1bc572d1573e63ad6',

@@ -1,5 +1,5 @@
 // A loopback stand-in for one Swarming host's ListBots, serving that host's bots from the
-// World, faithful to api-wire-spec §2.7–§2.10 and §3.6 so the real client can be tested
+// World, faithful to shared/swarming/wire-notes.md so the real client can be tested
 // against it. One deliberate gap: it speaks JSON only. Where the real server would answer
 // in binary protobuf (no Content-Type; no Accept, `*/*`, or binary winning a tie) it answers
 // the protocol error a JSON-only pRPC server gives: 415 or 406, code 3.

@@ -1,5 +1,5 @@
 // Lists one Swarming host's Mac bots: swarming.v2.Bots/ListBots over pRPC with JSON, every
-// page (api-wire-spec §2, §3). It does not retry; its ApiErrors say whether a retry may help.
+// page (wire-notes.md §2, §3). It does not retry; its ApiErrors say whether a retry may help.
 import { GoogleAuth } from 'google-auth-library';
 import { isLoopbackUrl } from '../config/schema';
 import type { Bot } from '../fleet';
@@ -15,7 +15,7 @@ import {
   type BotInfoListResponse,
 } from './wire';
 
-/** Swarming rejects tokens without this scope with 401 (api-wire-spec §5). */
+/** Swarming rejects tokens without this scope with 401 (wire-notes.md §5). */
 const SWARMING_SCOPE = 'https://www.googleapis.com/auth/userinfo.email';
 
 /** The server refuses a larger limit rather than clamping it. */

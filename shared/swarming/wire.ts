@@ -1,4 +1,4 @@
-// What Swarming's ListBots sends over pRPC with JSON (api-wire-spec §2–§4): the response
+// What Swarming's ListBots sends over pRPC with JSON (wire-notes.md §2–§4): the response
 // schemas, the anti-XSSI prefix and the gRPC status codes. Both the client and the fake
 // server read this file, so they cannot disagree about a name or a code.
 import { z } from 'zod';
