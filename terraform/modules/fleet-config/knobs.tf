@@ -4,12 +4,15 @@
 # until it is mirrored here.
 locals {
   duration_knobs = {
-    boot_grace      = { min = "5m", max = "24h", default = "60m" }
-    dead_after      = { min = "0s", max = "24h", default = "30m" }
-    renew_before    = { min = "1h", max = "24h", default = "22h" }
-    pass_deadline   = { min = "10s", max = "1h", default = "4m" }
-    request_timeout = { min = "100ms", max = "5m", default = "30s" }
+    boot_grace      = { min = "5m", max = "24h" }
+    dead_after      = { min = "0s", max = "24h" }
+    renew_before    = { min = "1h", max = "24h" }
+    pass_deadline   = { min = "10s", max = "1h" }
+    request_timeout = { min = "100ms", max = "5m" }
   }
+
+  # The product's defaults of the two knobs the rule between them and the function timeout read.
+  duration_defaults = { pass_deadline = "4m", request_timeout = "30s" }
 
   # Whole numbers, or percentages of a count such as "25%".
   size_knobs = ["max_surge", "max_unavailable", "max_vacates_per_pass"]

@@ -37,7 +37,7 @@ locals {
 
   # Validated above, so each parses.
   policy_seconds = { for k in ["pass_deadline", "request_timeout"] : k => one([
-    for m in [regex(local.duration_pattern, coalesce(try(var.fleet.policy[k], null), local.duration_knobs[k].default))] :
+    for m in [regex(local.duration_pattern, coalesce(try(var.fleet.policy[k], null), local.duration_defaults[k]))] :
     tonumber(m[0]) * local.duration_unit_ms[m[1]] / 1000
   ]) }
 }

@@ -1,8 +1,7 @@
 # The fleet as the operator writes it, checked here against everything the product's config
 # schema (shared/config/schema.ts) checks, so a fleet the function would refuse never gets past
-# `terraform plan`. Terraform has no functions of its own, and a validation may not read a local
-# derived from the variable it validates, so each check is written out in its condition; where
-# the message names the failing knob, the message repeats the check.
+# `terraform plan`. A validation may not read a local derived from the variable it validates
+# (that is a cycle), so each check is written out in its condition.
 
 variable "project_id" {
   description = "Project that holds the fleet's secrets: references are secret:PROJECT/NAME."
@@ -166,7 +165,8 @@ variable "fleet" {
   }
 
   # Each check below is written twice, in the condition and in the message that names the
-  # failing knobs; test/fleet-config.test.ts fails if the two disagree.
+  # failing knobs; test/fleet-config.test.ts fails if the two disagree. Terraform's && and ||
+  # evaluate both sides, hence the try() around anything that fails on a malformed value.
   validation {
     condition = alltrue([for k, b in local.duration_bounds_ms : try(var.fleet.policy[k], null) == null || try(alltrue([
       for m in [regex(local.duration_pattern, var.fleet.policy[k])] : alltrue([
@@ -209,10 +209,10 @@ variable "fleet" {
     # A malformed value of either is reported above; here both are valid or defaulted.
     condition = try(alltrue([for ms in [[
       for k in ["pass_deadline", "request_timeout"] : one([
-        for m in [regex(local.duration_pattern, coalesce(try(var.fleet.policy[k], null), local.duration_knobs[k].default))] :
+        for m in [regex(local.duration_pattern, coalesce(try(var.fleet.policy[k], null), local.duration_defaults[k]))] :
         floor(tonumber(m[0]) * local.duration_unit_ms[m[1]] + 0.5)
       ])
     ]] : ms[0] > ms[1]]), true)
-    error_message = "fleet.policy.pass_deadline must be longer than request_timeout (default ${local.duration_knobs.request_timeout.default}), or no request could finish within the pass."
+    error_message = "fleet.policy.pass_deadline must be longer than request_timeout (default ${local.duration_defaults.request_timeout}), or no request could finish within the pass."
   }
 }
