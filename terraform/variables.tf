@@ -83,7 +83,7 @@ variable "time_zone" {
 variable "fleet" {
   description = <<-EOT
     The fleet, as the product config states it (README "Configuration"): macservice, swarming
-    hosts with their groups, and policy knobs in snake_case. Its type and every check the
+    hosts with their groups, retired_hosts, and policy knobs in snake_case. Its type and every check the
     product makes live in modules/fleet-config, which renders the config the function runs with.
   EOT
   # The module states the type: a second copy here could only drift from it.

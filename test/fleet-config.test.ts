@@ -211,6 +211,15 @@ function fleetCases(): Case[] {
   add('a host twice', (f) => f.swarming.push({ host: s0(f).host, pool: 'p', groups: [group('darwin-x', 'c'.repeat(64))] }));
   add('a hostname twice under one host', (f) => (f.swarming[0].groups[1].hostname = g0(f).hostname));
   add('an image twice under one host', (f) => (f.swarming[0].groups[1].image = IMAGE_A));
+  // Retired hosts: each alone, as the schema checks them against the rest of the config.
+  const retired: Json[] = [
+    [], ['old-swarm.appspot.com'], ['old-swarm.appspot.com', { host: 'older.appspot.com', pool: 'p', url: 'https://older.example.com' }],
+    [{ host: 'old-swarm.appspot.com', url: null }], ['Old-swarm.appspot.com'], ['https://old-swarm.appspot.com'], [5], [true], [{}],
+    [{ host: 'Old.appspot.com' }], [{ host: 'old.appspot.com', pool: '' }], [{ host: 'old.appspot.com', url: 'http://old.example.com' }],
+    [{ host: 'old.appspot.com', url: 'http://127.0.0.1:9' }], [{ host: 'old.appspot.com', extra: 1 }], [{ host: 'old.appspot.com' }, 'old.appspot.com'],
+    ['chromium-swarm.appspot.com'], ['a.appspot.com', 'a.appspot.com'], 'old-swarm.appspot.com', { host: 'old.appspot.com' }, [['old.appspot.com']],
+  ];
+  for (const hosts of retired) add(`retired_hosts ${JSON.stringify(hosts)}`, (f) => (f.retired_hosts = hosts));
   for (const projectId of ['abcdef', 'a'.repeat(30), 'abcde', 'a'.repeat(31), 'Example-proj', '123456789012', 'example-proj-'])
     cases.push({ name: `project_id ${projectId}`, projectId, dryRun: false, fleet: baseFleet(), fields: ['project_id'] });
   return cases;
@@ -241,7 +250,7 @@ function terraformRefusals(errors: readonly string[]): Set<string> {
   return new Set(
     errors.flatMap((error) =>
       error.split('; ').map((part) => {
-        const field = /^(project_id|fleet(?:\.[a-z_]+|\[\*\])*)\b/.exec(part)?.[1];
+        const field = /^(project_id|fleet(?:\.[a-z_]+|\[\*\])*)(?!\w)/.exec(part)?.[1];
         return field ? field + (/longer than/.test(part) ? ACROSS_KNOBS : '') : `(no field named) ${part}`;
       }),
     ),

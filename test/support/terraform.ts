@@ -53,6 +53,9 @@ export function productConfigFromFleet(projectId: string, fleet: Json, dryRun: b
         })),
       }),
     ),
+    retiredHosts: Array.isArray(fleet.retired_hosts)
+      ? fleet.retired_hosts.map((r: Json) => (r !== null && typeof r === 'object' && !Array.isArray(r) ? compact(r) : r))
+      : (fleet.retired_hosts ?? []),
     policy: compact(Object.fromEntries(Object.entries(fleet.policy ?? {}).map(([k, v]) => [camelCase(k), v]))),
     dryRun,
   };

@@ -30,6 +30,8 @@ locals {
         key      = local.secret_refs[g.key_secret]
       }]
     } : k => v if v != null }]
+    # A retired host's object form without its nulls, so the product applies its defaults.
+    retiredHosts = [for r in var.fleet.retired_hosts : try({ for k, v in r : k => v if v != null }, r)]
     # snake_case knob → camelCase key: max_creates_per_pass → maxCreatesPerPass.
     policy = { for k, v in var.fleet.policy : join("", [for i, w in split("_", k) : i == 0 ? w : title(w)]) => v if v != null }
     dryRun = var.dry_run

@@ -45,6 +45,10 @@ variable "fleet" {
         key_secret  = string
       }))
     }))
+    # Hosts whose leases are drained (reason retired): each a host name, or an object with host
+    # and optionally url and pool (with a pool, its busy bots are known and wait for their task).
+    # `any`: a list may mix the two forms, which no single Terraform type holds.
+    retired_hosts = optional(any, [])
     # `any`, not an object type: Terraform silently drops unknown attributes of an object, so a
     # misspelt knob would vanish; here every key is checked below, and numbers stay numbers.
     policy = optional(any, {})
@@ -152,6 +156,54 @@ variable "fleet" {
   validation {
     condition     = alltrue(flatten([for s in var.fleet.swarming : [for g in s.groups : can(regex("^[A-Za-z0-9_-]{1,255}$", g.key_secret))]]))
     error_message = "fleet.swarming[*].groups[*].key_secret must be a Secret Manager short name (letters, digits, \"_\" and \"-\"), e.g. \"darwin-amd64-14-key\": no \"secret:\" prefix, project or version."
+  }
+
+  # --- retired_hosts ------------------------------------------------------------------------
+  # An element's host is try(r.host, r): the object form's host, or the string itself.
+
+  validation {
+    condition     = can(concat(var.fleet.retired_hosts, []))
+    error_message = "fleet.retired_hosts must be a list of host names, such as [\"old-swarm.appspot.com\"]."
+  }
+
+  validation {
+    condition = try(alltrue([for r in var.fleet.retired_hosts : try(tostring(r) == r, false) || try(
+      contains(keys(r), "host") && alltrue([for k in keys(r) : contains(["host", "url", "pool"], k)]),
+    false)]), true)
+    error_message = "fleet.retired_hosts[*] must be a host name, or an object with host and optionally url and pool."
+  }
+
+  validation {
+    condition     = try(alltrue([for r in var.fleet.retired_hosts : !try(tostring(r) == r, false) || can(regex("^[a-z0-9.-]+(:[0-9]+)?$", r))]), true)
+    error_message = "fleet.retired_hosts[*] must be a host name such as old-swarm.appspot.com (no scheme or path)."
+  }
+
+  validation {
+    condition     = try(alltrue([for r in var.fleet.retired_hosts : try(r.host, null) == null || can(regex("^[a-z0-9.-]+(:[0-9]+)?$", r.host))]), true)
+    error_message = "fleet.retired_hosts[*].host must be a host name such as old-swarm.appspot.com (no scheme or path)."
+  }
+
+  validation {
+    condition = try(alltrue([for r in var.fleet.retired_hosts : try(r.url, null) == null || anytrue([
+      can(regex("(?i)^https://[^/?#\\s@]+([/?#]\\S*)?$", r.url)),
+      can(regex("(?i)^http://(localhost|127\\.[0-9]+\\.[0-9]+\\.[0-9]+|\\[::1\\])(:[0-9]+)?([/?#]\\S*)?$", r.url)),
+    ])]), true)
+    error_message = "fleet.retired_hosts[*].url must be an https:// URL (http:// only for a loopback address), or left out for https://<host>."
+  }
+
+  validation {
+    condition     = try(alltrue([for r in var.fleet.retired_hosts : try(r.pool, null) == null || try(length(r.pool) > 0, false)]), true)
+    error_message = "fleet.retired_hosts[*].pool must not be empty (leave it out to judge leases by bots found on configured hosts)."
+  }
+
+  validation {
+    condition     = try(alltrue([for r in var.fleet.retired_hosts : !contains([for s in var.fleet.swarming : s.host], try(r.host, r))]), true)
+    error_message = "fleet.retired_hosts[*] names a host that fleet.swarming configures: a host is either served or retired."
+  }
+
+  validation {
+    condition     = try(length(distinct([for r in var.fleet.retired_hosts : try(r.host, r)])) == length(var.fleet.retired_hosts), true)
+    error_message = "fleet.retired_hosts[*]: each host may be retired only once."
   }
 
   # --- policy (knobs.tf) ---------------------------------------------------------------------
