@@ -3,7 +3,6 @@
 // wall time at concurrency 8 against 1, API calls per steady-state pass against Go makemac's
 // policy (which renews every lease every pass), and the process's peak memory.
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
 import { MAX_GROUP_COUNT } from '../shared/config/schema';
@@ -18,7 +17,9 @@ import { makemacPlan } from '../shared/sim/makemac-policy';
 import { BASE_GROUPS, POOLS } from '../shared/sim/scenarios';
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
 import { World } from '../shared/sim/world';
-import type { CliIo } from './cli';
+import { EXIT_FAILED, EXIT_OK, type CliIo } from './cli-io';
+import { parseCommandArgs, usageError } from './command-args';
+import { progressLine } from './progress';
 import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const USAGE = `usage: makemac bench [--sizes 100,1000,10000] [--latency-ms 5]
@@ -193,33 +194,18 @@ async function withMemoryPeak<T>(work: () => Promise<T>): Promise<{ value: T; rs
 }
 
 export async function benchCommand(args: string[], io: CliIo): Promise<number> {
-  useOfflineGoogleDefaults();
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: { sizes: { type: 'string', default: '100,1000,10000' }, 'latency-ms': { type: 'string', default: '5' }, help: { type: 'boolean', default: false } },
-    }).values;
-  } catch (err) {
-    io.stderr.write(`makemac bench: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs('bench', USAGE, args, { sizes: { type: 'string', default: '100,1000,10000' }, 'latency-ms': { type: 'string', default: '5' } }, io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const values = parsed.values;
   const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n > 20_000)) {
-    io.stderr.write(`makemac bench: --sizes must be whole numbers from 10 to 20000, not ${JSON.stringify(values.sizes)}\n`);
-    return 2;
+    return usageError('bench', `--sizes must be whole numbers from 10 to 20000, not ${JSON.stringify(values.sizes)}`, USAGE, io).exitCode;
   }
   const latencyMs = Number(values['latency-ms']);
   if (!/^\d+$/.test(values['latency-ms']) || latencyMs > 100) {
-    io.stderr.write(`makemac bench: --latency-ms must be a whole number from 0 to 100, not ${JSON.stringify(values['latency-ms'])}\n`);
-    return 2;
+    return usageError('bench', `--latency-ms must be a whole number from 0 to 100, not ${JSON.stringify(values['latency-ms'])}`, USAGE, io).exitCode;
   }
+  useOfflineGoogleDefaults();
 
   const out = (line = '') => io.stdout.write(`${line}\n`);
   const began = performance.now();
@@ -233,12 +219,32 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
 
   const rows: string[][] = [];
   let failures = 0;
+  // Cells take time roughly in proportion to leases, the serial one (c=1) about three times more.
+  const CELLS = [
+    { label: 'action pass c=8', weight: 1 },
+    { label: 'action pass c=1', weight: 3 },
+    { label: 'steady pass', weight: 1 },
+    { label: 'go-makemac pass', weight: 1 },
+  ];
+  const perSize = CELLS.reduce((sum, cell) => sum + cell.weight, 0);
+  const totalWork = sizes.reduce((sum, size) => sum + size * perSize, 0);
+  const progress = progressLine(io, { command: 'makemac bench', enabled: true });
+  let workDone = 0;
+  const cellCount = sizes.length * CELLS.length;
+  let cellIndex = 0;
+  const cell = async <T>(size: number, index: number, work: () => Promise<T>): Promise<T> => {
+    cellIndex += 1;
+    progress.update(workDone / totalWork, `${size.toLocaleString('en-US')} leases · ${CELLS[index]!.label} · cell ${cellIndex} of ${cellCount}`);
+    const value = await work();
+    workDone += size * CELLS[index]!.weight;
+    return value;
+  };
   for (const size of sizes) {
     const measured = await withMemoryPeak(async () => {
-      const fast = await measurePass(size, false, 8, latencyMs);
-      const slow = await measurePass(size, false, 1, latencyMs);
-      const steady = await measurePass(size, true, 8, latencyMs);
-      const legacy = await measurePass(size, true, 8, latencyMs, makemacPlan);
+      const fast = await cell(size, 0, () => measurePass(size, false, 8, latencyMs));
+      const slow = await cell(size, 1, () => measurePass(size, false, 1, latencyMs));
+      const steady = await cell(size, 2, () => measurePass(size, true, 8, latencyMs));
+      const legacy = await cell(size, 3, () => measurePass(size, true, 8, latencyMs, makemacPlan));
       return { fast, slow, steady, legacy };
     });
     const { fast, slow, steady, legacy } = measured.value;
@@ -258,6 +264,7 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
       mb(measured.heap),
     ]);
   }
+  progress.finish();
   const header = [
     'leases',
     'actions (vacate/create/renew)',
@@ -265,10 +272,10 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
     'pass c=1',
     'c=1÷c=8',
     'steady calls',
-    'makemac calls',
+    'go-makemac calls',
     'ratio',
     'steady pass',
-    'makemac pass',
+    'go-makemac pass',
     'peak RSS',
     'peak heap',
   ];
@@ -278,14 +285,14 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
   out(widths.map((w) => '-'.repeat(w)).join('  '));
   rows.forEach((r) => out(line(r)));
   out();
-  out('pass c=N: wall time of the action pass at concurrency N. steady/makemac calls: API calls in one steady-state pass');
-  out('(find + ListBots pages + renewals) by makemac and by the Go makemac policy. Memory is the whole process, fakes and');
+  out('pass c=N: wall time of the action pass at concurrency N. steady/go-makemac calls: API calls in one steady-state pass');
+  out('(find + ListBots pages + renewals) by makemac and by the Go makemac policy (go-makemac). Memory is the whole process, fakes and');
   out(`world included, sampled every 10 ms. Total bench time ${seconds(performance.now() - began)}.`);
   if (failures > 0) {
     io.stderr.write(`makemac bench: ${failures} action(s) did not succeed\n`);
-    return 1;
+    return EXIT_FAILED;
   }
-  return 0;
+  return EXIT_OK;
 }
 
 const pct = (share: number) => `${+(share * 100).toFixed(1)}%`;

@@ -1,62 +1,61 @@
-// The `makemac` command line: argv → one action → exit code.
-//   0  the pass completed and every action succeeded
-//   1  observation failed, a host was blind, the brake engaged or an action failed
+// The `makemac` command line: argv → one command → exit code.
+//   0  the command did what it says (a pass completed and every action succeeded)
+//   1  it ran and found trouble (a failed observation or action, a fleet not at count)
 //   2  bad config or usage (no API call is made)
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
-import { buildClients } from '../shared/clients';
-import { ConfigError, loadConfig } from '../shared/config/load';
-import { decisionRecord } from '../shared/decision-record';
-import { CallCounter } from '../shared/http';
-import { JsonLogger, TextLogger, type Logger } from '../shared/log';
-import { isDryRun, newPassId, runPass } from '../shared/pass';
-import { SecretResolver } from '../shared/secrets';
-import { benchCommand } from './bench';
-import { runDemo } from './demo';
-import { unwritable } from './files';
-import { simulateCommand } from './simulate';
+// Each command lives in its own module, loaded only when it runs: `makemac --help` should not
+// pay for the simulator, nor a pass for the Google libraries it does not use.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultIo, EXIT_OK, EXIT_USAGE, type CliIo } from './cli-io';
 
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-
-const USAGE = `usage:
-  makemac reconcile [--config FILE] [--dry-run] [--plan-out FILE] [--log-format json|text]
+const USAGE = `usage: makemac COMMAND [FLAGS]   (makemac COMMAND --help for its flags)
+  reconcile [--config FILE] [--dry-run] [--plan-out FILE] [--log-format json|text]
       Run one reconcile pass. Config from --config, $MAKEMAC_CONFIG_FILE or $MAKEMAC_CONFIG.
-  makemac demo
+  status [--config FILE] [--json] [--leases] [--html FILE]
+      Show the fleet as the planner sees it and what the next pass would do; changes nothing.
+  check [--config FILE] [--resolve]
+      Validate a config; with --resolve also read every secret it names.
+  fakes [--fleet demo|FILE] [--port N]
+      Serve fake MacService and Swarming servers with a simulated fleet, to try reconcile and status on.
+  demo
       Run passes against the built-in simulated fleet (what \`npm start\` does).
-  makemac simulate --scenario NAME|all [--days N] [--seed S] [--policy default|makemac|both] [--json] [--report FILE.html]
+  simulate --scenario NAME|all [--days N] [--seed S] [--policy default|go-makemac|both] [--json] [--report FILE.html]
       Simulate days of a fleet on a virtual clock and report availability and cost.
-  makemac bench
-      Measure pass time, API calls and memory for fleets of 100, 1,000 and 10,000 leases.`;
+  bench [--sizes 100,1000,10000] [--latency-ms 5]
+      Measure pass time, API calls and memory for fleets of 100, 1,000 and 10,000 leases.
+  --version
+      Print makemac's version.`;
 
-export interface CliIo {
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable;
-  env: Record<string, string | undefined>;
-}
+type Command = (args: string[], io: CliIo) => Promise<number>;
 
-const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  reconcile: async () => (await import('./reconcile-command.js')).reconcileCommand,
+  status: async () => (await import('./status-command.js')).statusCommand,
+  check: async () => (await import('./check-command.js')).checkCommand,
+  fakes: async () => (await import('./fakes-command.js')).fakesCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  simulate: async () => (await import('./simulate.js')).simulateCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
+};
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return (await COMMANDS[command]!())(rest, io);
   switch (command) {
-    case 'reconcile':
-      return reconcile(rest, io);
-    case 'demo':
-      return runDemo(io);
-    case 'simulate':
-      return simulateCommand(rest, io);
-    case 'bench':
-      return benchCommand(rest, io);
     case undefined:
       io.stderr.write(`makemac: which command?\n${USAGE}\n`);
       return EXIT_USAGE;
     case 'help':
     case '--help':
     case '-h':
+      if (rest.length > 0) return unexpected(rest, io);
       io.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    case 'version':
+    case '--version':
+    case '-v':
+      if (rest.length > 0) return unexpected(rest, io);
+      io.stdout.write(`makemac ${version()}\n`);
       return EXIT_OK;
     default:
       io.stderr.write(`makemac: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
@@ -64,72 +63,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   }
 }
 
-async function reconcile(args: string[], io: CliIo): Promise<number> {
-  let flags;
-  try {
-    flags = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        'plan-out': { type: 'string' },
-        'log-format': { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (err) {
-    io.stderr.write(`makemac reconcile: ${(err as Error).message}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return EXIT_OK;
-  }
-  const format = flags['log-format'] ?? (io.stdout.isTTY ? 'text' : 'json');
-  if (format !== 'json' && format !== 'text') {
-    io.stderr.write(`makemac reconcile: --log-format must be json or text, not ${JSON.stringify(format)}\n`);
-    return EXIT_USAGE;
-  }
+function unexpected(args: string[], io: CliIo): number {
+  io.stderr.write(`makemac: unexpected argument ${JSON.stringify(args[0])}\n${USAGE}\n`);
+  return EXIT_USAGE;
+}
 
-  let config;
-  try {
-    config = loadConfig({ ...(flags.config !== undefined ? { configFile: flags.config } : {}), env: io.env, readFile: (path) => readFileSync(path, 'utf8') });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.stderr.write(`makemac: bad config: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
-  // Checked now: finding out after the pass would mean its mutations are done and unrecorded.
-  const planOutProblem = flags['plan-out'] === undefined ? null : unwritable(flags['plan-out']);
-  if (planOutProblem !== null) {
-    io.stderr.write(`makemac reconcile: --plan-out: ${planOutProblem}\n`);
-    return EXIT_USAGE;
-  }
-
-  const passId = newPassId();
-  const logger: Logger =
-    format === 'json'
-      ? new JsonLogger(io.stdout, { passId, dryRun: isDryRun(config, flags['dry-run']) })
-      : new TextLogger(io.stdout);
-  const secrets = new SecretResolver({ env: io.env });
-  const calls = new CallCounter();
-  try {
-    const result = await runPass({
-      config,
-      clients: buildClients(config, { calls, secrets }),
-      secrets,
-      logger,
-      calls,
-      passId,
-      forceDryRun: flags['dry-run'],
-    });
-    if (flags['plan-out'] !== undefined) {
-      writeFileSync(flags['plan-out'], `${JSON.stringify(decisionRecord(result), null, 2)}\n`);
-    }
-    return result.summary.outcome === 'ok' ? EXIT_OK : EXIT_FAILED;
-  } finally {
-    await secrets.close();
-  }
+/** package.json sits one directory up, both beside the sources and in the compiled function. */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 }

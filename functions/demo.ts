@@ -14,7 +14,8 @@ import { startMacServiceFake, type MacServiceFakeRequest } from '../shared/sim/m
 import { IMAGES, POOLS, PUBLIC_HOST, SECURITY_HOST } from '../shared/sim/scenarios';
 import { startSwarmingFake } from '../shared/sim/swarming-fake';
 import { World, type WorldLease } from '../shared/sim/world';
-import type { CliIo } from './cli';
+import type { CliIo } from './cli-io';
+import { parseCommandArgs } from './command-args';
 import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 
 const DEMO_START = Date.parse('2026-08-03T09:00:00Z');
@@ -36,7 +37,13 @@ export interface DemoResult {
   macServiceRequests: MacServiceFakeRequest[];
 }
 
-export async function runDemo(io: CliIo): Promise<number> {
+const USAGE = `usage: makemac demo
+  Run reconcile passes against a built-in simulated fleet on loopback until it converges
+  (what \`npm start\` does). Takes no flags; see \`makemac fakes\` to try passes by hand.`;
+
+export async function demoCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs('demo', USAGE, args, {}, io);
+  if ('exitCode' in parsed) return parsed.exitCode;
   useOfflineGoogleDefaults();
   return (await demo(io)).exitCode;
 }

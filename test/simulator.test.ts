@@ -32,7 +32,7 @@ describe('the simulator', () => {
     // The outage starts at 2h; a lease not renewed after that expires by 26h at the latest.
     const days = 27 * HOURS;
     const ours = await simulate({ scenario: 'swarming-outage', days, seed: 1, policy: 'default' });
-    const go = await simulate({ scenario: 'swarming-outage', days, seed: 1, policy: 'makemac' });
+    const go = await simulate({ scenario: 'swarming-outage', days, seed: 1, policy: 'go-makemac' });
     expect(ours.metrics.leasesLostToExpiry).toBe(0);
     expect(ours.metrics.vacatesByReason.missing ?? 0).toBe(0);
     expect(ours.metrics.availability).toBeGreaterThan(0.9);
@@ -44,7 +44,7 @@ describe('the simulator', () => {
     // The 4h empty window, from 1h instead of 6h.
     const scenario = shifted('empty-bot-list', 5);
     const ours = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'default' });
-    const go = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'makemac' });
+    const go = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'go-makemac' });
     expect(ours.metrics.vacatesByReason.missing ?? 0).toBe(0);
     expect(Object.values(ours.metrics.vacatesByReason).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2);
     expect(ours.metrics.tasksInterrupted).toBe(0);
@@ -59,7 +59,7 @@ describe('the simulator', () => {
       dynamics: { ...SCENARIOS['bad-image']!.dynamics, bootFailureRate: 0, deathPerHour: 0, rebootPerHour: 0, quarantinePerHour: 0 },
     });
     const ours = await simulate({ scenario, days: 4 * HOURS, seed: 1, policy: 'default' });
-    const go = await simulate({ scenario, days: 4 * HOURS, seed: 1, policy: 'makemac' });
+    const go = await simulate({ scenario, days: 4 * HOURS, seed: 1, policy: 'go-makemac' });
     expect(ours.metrics.minRolloutCapacity).toBe(1);
     expect(ours.metrics.rolloutHours).toBe('never');
     expect(ours.metrics.vacatesByReason.outdated ?? 0).toBe(0);
@@ -70,8 +70,8 @@ describe('the simulator', () => {
   });
 
   it('replays the Go makemac emulation exactly too', async () => {
-    const first = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'makemac' });
-    const again = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'makemac' });
+    const first = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'go-makemac' });
+    const again = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'go-makemac' });
     expect(again).toEqual(first);
     // Every lease past its first hour, every pass: about 18 passes × 25 leases.
     expect(first.metrics.renewals).toBeGreaterThan(16 * 25);

@@ -53,8 +53,17 @@ function rows(results: readonly SimulationResult[]): { label: string; cells: str
   ];
 }
 
+/** What each policy column is: "makemac" alone would read as this program. */
+const POLICY_MEANINGS: Record<string, string> = {
+  default: "this makemac's planner",
+  'go-makemac': "Go's cmd/makemac (golang/build), emulated",
+};
+
 export function formatText(reports: readonly ScenarioReport[]): string {
   const out: string[] = [];
+  const policies = [...new Set(reports.flatMap((report) => report.results.map((r) => r.policy)))];
+  out.push(`Policies: ${policies.map((policy) => `${policy} = ${POLICY_MEANINGS[policy] ?? policy}`).join('; ')}.`);
+  out.push('');
   for (const report of reports) {
     out.push(`Scenario ${report.scenario}: ${report.days} day(s), seed ${report.seed}`);
     out.push(`  ${report.description}`);
@@ -87,7 +96,7 @@ export function toJson(reports: readonly ScenarioReport[]): string {
   )}\n`;
 }
 
-const COLORS: Record<string, string> = { default: '#1a73e8', makemac: '#e8710a' };
+const COLORS: Record<string, string> = { default: '#1a73e8', 'go-makemac': '#e8710a' };
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -180,7 +189,7 @@ tr.indent td:first-child { padding-left: 28px; color: #5f6368; }
 <body>
 <h1>makemac simulation</h1>
 <p>Each policy runs against the same simulated fleet and seed: real passes (<code>runPass</code> with the real clients) against the
-fake MacService and Swarming servers, every 10 virtual minutes. <b>default</b> is makemac's planner; <b>makemac</b> emulates the Go
+fake MacService and Swarming servers, every 10 virtual minutes. <b>default</b> is makemac's planner; <b>go-makemac</b> emulates the Go
 makemac (no brake, no blind-host protection, renews every lease every pass, replaces outdated leases all at once, ignores busy bots).
 Capacity is read from the simulated world every minute: a group's healthy capacity is its live, unquarantined bots, up to its count.</p>
 ${sections}

@@ -17,13 +17,13 @@ import { POOLS, SCENARIOS, type Scenario, type ScenarioEvent, type ScenarioGroup
 import { startSwarmingFake, type SwarmingFake } from './swarming-fake';
 import { World, type WorldLease } from './world';
 
-export type PolicyName = 'default' | 'makemac';
-export const POLICY_NAMES: readonly PolicyName[] = ['default', 'makemac'];
+export type PolicyName = 'default' | 'go-makemac';
+export const POLICY_NAMES: readonly PolicyName[] = ['default', 'go-makemac'];
 
 /** Planners by policy: the product's, and the emulation of Go makemac. */
 const PLANNERS: Record<PolicyName, NonNullable<PassOptions['planner']>> = {
   default: plan,
-  makemac: makemacPlan,
+  'go-makemac': makemacPlan,
 };
 
 /** Virtual time zero: a Monday, far from any DST change. */
@@ -38,6 +38,8 @@ export interface SimulationOptions {
   days: number;
   seed: number;
   policy: PolicyName;
+  /** Called after each pass with the share of the virtual time simulated so far (0–1). */
+  onProgress?: (done: number) => void;
 }
 
 export interface SeriesPoint {
@@ -221,6 +223,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       macService.requests.length = 0;
       for (const fake of swarming.values()) fake.requests.length = 0;
+      options.onProgress?.((at + PASS_INTERVAL_MS - SIM_START) / (endAt - SIM_START));
     }
     for (let t = recordedUpTo + MINUTE_MS; t < endAt; t += MINUTE_MS) {
       model.advanceTo(t);
@@ -258,9 +261,12 @@ export async function simulatePolicies(
   days: number,
   seed: number,
   policies: readonly PolicyName[],
+  onProgress?: (policy: PolicyName, done: number) => void,
 ): Promise<SimulationResult[]> {
   const results: SimulationResult[] = [];
-  for (const policy of policies) results.push(await simulate({ scenario, days, seed, policy }));
+  for (const policy of policies) {
+    results.push(await simulate({ scenario, days, seed, policy, ...(onProgress ? { onProgress: (done: number) => onProgress(policy, done) } : {}) }));
+  }
   return results;
 }
 
@@ -277,7 +283,7 @@ function simConfig(groups: ScenarioGroup[], macService: MacServiceFake, swarming
       })),
       // One mutation at a time keeps requests in a fixed order, so a seed replays exactly;
       // Go makemac made no retries.
-      policy: { concurrency: 1, ...(policy === 'makemac' ? { maxAttempts: 1 } : {}) },
+      policy: { concurrency: 1, ...(policy === 'go-makemac' ? { maxAttempts: 1 } : {}) },
     },
     'simulated config',
   );
