@@ -171,6 +171,35 @@ describe('config', () => {
   });
 });
 
+describe('duplicate keys', () => {
+  const text = JSON.stringify(validDocument(), null, 2);
+
+  it('refuses a key given twice, naming the key and the path of its object', () => {
+    // The second count would win silently: the operator meant one of them.
+    const twice = text.replace('"count": 20,', '"count": 20, "count": 2000,');
+    expect(() => parseConfigText(twice, 'fleet.json')).toThrow(
+      new ConfigError('fleet.json: swarming[0].groups[0]: duplicate key "count" (JSON would keep only the last)'),
+    );
+    expect(() => parseConfigText(`{"dryRun": true, ${text.slice(1).replace(/}\s*$/, ', "dryRun": false}')}`, 'MAKEMAC_CONFIG')).toThrow(
+      'MAKEMAC_CONFIG: (document): duplicate key "dryRun"',
+    );
+    // Escapes spell the same key differently.
+    expect(() => parseConfigText(text.replace('"customer": "golang"', '"customer": "golang", "cust\\u006fmer": "x"'), 'c')).toThrow(
+      'c: macService: duplicate key "customer"',
+    );
+  });
+
+  it('accepts equal keys in different objects, and key-like strings among values', () => {
+    const document = validDocument();
+    document.swarming[0].groups[0].hostname = 'count';
+    expect(parseConfigText(JSON.stringify(document), 'c').swarming[0]!.groups).toHaveLength(2);
+    expect(parseConfigText(text, 'c').swarming[0]!.groups[1]!.count).toBe(7);
+    // Quotes and backslashes inside strings do not confuse the scan.
+    document.swarming[0].pool = 'a\\"b: "c", "pool": 1';
+    expect(parseConfigText(JSON.stringify(document), 'c').swarming[0]!.pool).toBe(document.swarming[0].pool);
+  });
+});
+
 describe('loadConfig', () => {
   const text = JSON.stringify(validDocument());
   const files: Record<string, string> = { '/etc/makemac.json': text };

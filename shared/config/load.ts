@@ -1,6 +1,7 @@
 // Finds, parses and validates the config. Errors name the path of the offending field and
 // never print its value: a literal secret may sit in any string.
 import { z } from 'zod';
+import { firstDuplicateKey } from './duplicate-key';
 import { configSchema, type Config } from './schema';
 
 export class ConfigError extends Error {
@@ -63,6 +64,10 @@ export function parseConfigText(text: string, origin: string): Config {
     // V8's message quotes a few characters of the input, which could be part of a secret.
     const position = /position (\d+)/.exec(String((err as Error).message))?.[1];
     throw new ConfigError(`${origin}: invalid JSON${position ? ` at position ${position}` : ''}`);
+  }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== null) {
+    throw new ConfigError(`${origin}: ${formatPath(duplicate.path)}: duplicate key ${JSON.stringify(duplicate.key)} (JSON would keep only the last)`);
   }
   return parseConfig(document, origin);
 }
