@@ -18,8 +18,8 @@ interface Instance {
   clients: PassClients;
 }
 
-// Built on the first request and kept for the instance's life: the config cannot change
-// without a new revision, and reusing clients keeps connections and resolved secrets warm.
+// Kept for the instance's life: the config cannot change without a new revision, and reusing
+// clients keeps connections and resolved secrets warm.
 let instance: Instance | undefined;
 
 function instanceFor(env: Record<string, string | undefined>): Instance {
@@ -32,20 +32,61 @@ function instanceFor(env: Record<string, string | undefined>): Instance {
   return instance;
 }
 
+const LIVE_WORDS = ['0', 'false', 'no'];
+const DRY_WORDS = ['', '1', 'true', 'yes'];
+
 /**
- * `?dryRun=1` forces a dry run. Anything the function does not understand is refused rather
+ * `?dryRun=1` (or `true`, `yes`, a bare `?dryRun`) forces a dry run; `?dryRun=0` (`false`, `no`)
+ * forces nothing, so the config's own `dryRun` still applies. Anything else is refused rather
  * than ignored: a misspelt dry run must never become a live pass.
  */
-function dryRunQuery(query: Request['query']): { dryRun: boolean } | { error: string } {
+function dryRunQuery(query: Request['query']): { dryRun: boolean | null } | { error: string } {
   const unknown = Object.keys(query).filter((key) => key !== 'dryRun');
   if (unknown.length > 0) return { error: `unknown query parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the only one is dryRun` };
   const value = query.dryRun;
-  if (value === undefined) return { dryRun: false };
+  if (value === undefined) return { dryRun: null };
   if (typeof value !== 'string') return { error: 'dryRun must be given once, as dryRun=1 or dryRun=0' };
   const normalized = value.toLowerCase();
-  if (['', '1', 'true', 'yes'].includes(normalized)) return { dryRun: true };
-  if (['0', 'false', 'no'].includes(normalized)) return { dryRun: false };
+  if (DRY_WORDS.includes(normalized)) return { dryRun: true };
+  if (LIVE_WORDS.includes(normalized)) return { dryRun: false };
   return { error: `dryRun=${JSON.stringify(value)} is not understood: use dryRun=1 or dryRun=0` };
+}
+
+/**
+ * The body may say the same as the query: `{"dryRun": true}` or `{"dryRun": false}` as JSON, or
+ * nothing. Any other body is refused, for the same reason as an unknown query parameter.
+ */
+function dryRunBody(req: Request): { dryRun: boolean | null } | { error: string } {
+  const raw = req.rawBody;
+  if (raw === undefined || raw.toString('utf8').trim() === '') return { dryRun: null };
+  if (!req.is('application/json')) {
+    return { error: 'a request body must be JSON ({"dryRun": true} or {"dryRun": false}) sent as Content-Type: application/json' };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { error: 'the request body is not valid JSON' };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: 'the request body must be a JSON object such as {"dryRun": true}' };
+  const unknown = Object.keys(body).filter((key) => key !== 'dryRun');
+  if (unknown.length > 0) return { error: `unknown body key ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the only one is dryRun` };
+  const { dryRun } = body as { dryRun?: unknown };
+  if (dryRun === undefined) return { dryRun: null };
+  if (typeof dryRun !== 'boolean') return { error: 'dryRun in the body must be true or false' };
+  return { dryRun };
+}
+
+/** The query and the body together: both may ask, but they must agree. */
+function requestedDryRun(req: Request): { dryRun: boolean } | { error: string } {
+  const query = dryRunQuery(req.query);
+  if ('error' in query) return query;
+  const body = dryRunBody(req);
+  if ('error' in body) return body;
+  if (query.dryRun !== null && body.dryRun !== null && query.dryRun !== body.dryRun) {
+    return { error: `the query says dryRun=${query.dryRun} and the body says dryRun=${body.dryRun}: send one, or the same in both` };
+  }
+  return { dryRun: query.dryRun ?? body.dryRun ?? false };
 }
 
 /** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` → `projects/P/traces/TRACE_ID`. */
@@ -64,16 +105,16 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     current = instanceFor(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    new JsonLogger(process.stdout, { passId: newPassId(), dryRun: false }).write(configErrorEntry(err.message));
+    logConfigError(err);
     res.status(500).json({ error: `bad config: ${err.message}` });
     return;
   }
-  const query = dryRunQuery(req.query);
-  if ('error' in query) {
-    res.status(400).json({ error: query.error });
+  const requested = requestedDryRun(req);
+  if ('error' in requested) {
+    res.status(400).json({ error: requested.error });
     return;
   }
-  const forceDryRun = query.dryRun;
+  const forceDryRun = requested.dryRun;
   const passId = newPassId();
   const trace = traceOf(req.get('x-cloud-trace-context'), process.env.GOOGLE_CLOUD_PROJECT);
   const logger = new JsonLogger(process.stdout, {
@@ -95,6 +136,19 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
 export async function resetInstance(): Promise<void> {
   await instance?.secrets.close();
   instance = undefined;
+}
+
+function logConfigError(err: ConfigError): void {
+  new JsonLogger(process.stdout, { passId: newPassId(), dryRun: false }).write(configErrorEntry(err.message));
+}
+
+// A bad config stops the module from loading, so the functions-framework exits before it
+// listens: the new revision never becomes ready and Cloud Run keeps the old one serving.
+try {
+  instanceFor(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) logConfigError(err);
+  throw err;
 }
 
 functions.http('reconcile', reconcile);

@@ -1,4 +1,5 @@
 // The Cloud Function in-process (functions-framework's test server) against the fakes.
+import './support/function-env';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetInstance, traceOf } from '../functions/reconcile';
 import { startFunctionServer } from './support/function-server';
@@ -80,6 +81,69 @@ describe('the reconcile function', () => {
     const response = await fetch(`${baseUrl}/${query}`, { method: 'POST' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).error).toMatch(/dryRun/);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('takes ?dryRun=0 as asking for no dry run: a live pass, unless the config says dry run', async () => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    process.env.MAKEMAC_CONFIG = JSON.stringify(fleet.configDocument({ dryRun: true, policy: { maxAttempts: 1 } }));
+    await resetInstance();
+    expect(((await (await fetch(`${baseUrl}/?dryRun=0`, { method: 'POST' })).json()) as any).dryRun).toBe(true);
+    expect(mutations()).toEqual([]);
+
+    process.env.MAKEMAC_CONFIG = JSON.stringify(fleet.configDocument({ policy: { maxAttempts: 1 } }));
+    await resetInstance();
+    expect(((await (await fetch(`${baseUrl}/?dryRun=false`, { method: 'POST' })).json()) as any).dryRun).toBe(false);
+    expect(mutations().map((r) => r.verb)).toContain('vacate');
+  });
+
+  const json = (body: string) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+
+  it('honours a JSON body {"dryRun": true}', async () => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const response = await fetch(`${baseUrl}/`, json('{"dryRun": true}'));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).dryRun).toBe(true);
+    expect(mutations()).toEqual([]);
+    // The same, agreeing with the query.
+    expect(((await (await fetch(`${baseUrl}/?dryRun=1`, json('{"dryRun": true}'))).json()) as any).dryRun).toBe(true);
+    expect(mutations()).toEqual([]);
+  });
+
+  it.each([
+    ['{"dryRun": false}', true],
+    ['{}', true],
+    ['', false],
+  ])('runs a live pass for the body %j', async (body, asJson) => {
+    fleet.seedConvergedFleet();
+    const response = await fetch(`${baseUrl}/`, asJson ? json(body) : { method: 'POST', body });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).dryRun).toBe(false);
+  });
+
+  it.each([
+    ['another key', '/', json('{"dryRun": true, "force": true}'), /unknown body key "force"/],
+    ['a string', '/', json('{"dryRun": "true"}'), /true or false/],
+    ['a number', '/', json('{"dryRun": 1}'), /true or false/],
+    ['an array', '/', json('[true]'), /JSON object/],
+    ['a form', '/', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'dryRun=1' }, /Content-Type: application\/json/],
+    ['plain text', '/', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{"dryRun": true}' }, /Content-Type: application\/json/],
+    ['a contradiction', '/?dryRun=1', json('{"dryRun": false}'), /query says dryRun=true and the body says dryRun=false/],
+    ['the other contradiction', '/?dryRun=0', json('{"dryRun": true}'), /query says dryRun=false and the body says dryRun=true/],
+  ])('refuses %s in the body with 400, calling nothing', async (_, path, init, error) => {
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const response = await fetch(`${baseUrl}${path}`, init);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as any).error).toMatch(error);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('refuses a body that is not JSON though it says so, calling nothing', async () => {
+    const response = await fetch(`${baseUrl}/`, json('{"dryRun": tru'));
+    expect(response.status).toBe(400);
     expect(fleet.macService.requests).toEqual([]);
   });
 

@@ -3,6 +3,7 @@
 // the bot cert and key, which the world's leases echo in metadata and fault bodies echo too.
 // Every byte of output is scanned for them, and for a marker metadata value that must not be
 // logged either. Also: the API key goes to MacService only.
+import './support/function-env';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // The Cloud Function in-process, behind functions-framework's own test server, on loopback.
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import './function-env';
 import '../../functions/reconcile';
 
 export async function startFunctionServer(): Promise<{ url: string; close: () => Promise<void> }> {
