@@ -1,12 +1,12 @@
 // `makemac reconcile`: one pass against the APIs the config names.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { buildClients } from '../shared/clients';
-import { ConfigError, loadConfig } from '../shared/config/load';
 import { decisionRecord } from '../shared/decision-record';
 import { CallCounter } from '../shared/http';
 import { JsonLogger, TextLogger, type Logger } from '../shared/log';
 import { isDryRun, newPassId, runPass } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
+import { loadCommandConfig } from './cli-config';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './cli-io';
 import { parseCommandArgs, usageError } from './command-args';
 import { unwritable } from './files';
@@ -37,14 +37,9 @@ export async function reconcileCommand(args: string[], io: CliIo): Promise<numbe
     return usageError('reconcile', `--log-format must be json or text, not ${JSON.stringify(format)}`, RECONCILE_USAGE, io).exitCode;
   }
 
-  let config;
-  try {
-    config = loadConfig({ ...(flags.config !== undefined ? { configFile: flags.config } : {}), env: io.env, readFile: (path) => readFileSync(path, 'utf8') });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.stderr.write(`makemac: bad config: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
+  const loaded = loadCommandConfig(flags.config, io);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { config } = loaded;
   // Checked now: finding out after the pass would mean its mutations are done and unrecorded.
   const planOutProblem = flags['plan-out'] === undefined ? null : unwritable(flags['plan-out']);
   if (planOutProblem !== null) {

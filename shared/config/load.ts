@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { firstDuplicateKey } from './duplicate-key';
 import { configSchema, type Config } from './schema';
+import { secretFields } from './secret-fields';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -44,15 +45,9 @@ export function loadConfig(source: ConfigSource): Config {
  * are not: reading them is an API call, made only when the value is needed.
  */
 function checkEnvReferences(config: Config, env: ConfigSource['env'], origin: string): void {
-  const refs: [string, string][] = [['macService.apiKey', config.macService.apiKey]];
-  config.swarming.forEach((server, i) =>
-    server.groups.forEach((group, j) => {
-      refs.push([`swarming[${i}].groups[${j}].cert`, group.cert], [`swarming[${i}].groups[${j}].key`, group.key]);
-    }),
-  );
-  const missing = refs
-    .filter(([, ref]) => ref.startsWith('env:') && !env[ref.slice('env:'.length)])
-    .map(([path, ref]) => `${path}: environment variable ${ref.slice('env:'.length)} is not set`);
+  const missing = secretFields(config)
+    .filter(({ ref }) => ref.startsWith('env:') && !env[ref.slice('env:'.length)])
+    .map(({ path, ref }) => `${path}: environment variable ${ref.slice('env:'.length)} is not set`);
   if (missing.length > 0) throw new ConfigError(`${origin}: ${missing.join('; ')}`);
 }
 
