@@ -3,6 +3,7 @@
 // clients) until it converges. A virtual clock moves 15 minutes between passes so new VMs boot.
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
+import type { ConfigInput } from '../shared/config/schema';
 import { formatDuration } from '../shared/duration';
 import { managedProjectName, METADATA } from '../shared/fleet';
 import { CallCounter } from '../shared/http';
@@ -21,7 +22,7 @@ import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 const DEMO_START = Date.parse('2026-08-03T09:00:00Z');
 const PASS_INTERVAL_MS = 15 * MINUTE_MS;
 const MAX_PASSES = 6;
-const API_KEY = 'demo-macservice-api-key';
+export const DEMO_API_KEY = 'demo-macservice-api-key';
 const CERT = '-----BEGIN CERTIFICATE-----\nZGVtbyBib3QgY2VydA==\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nZGVtbyBib3Qga2V5\n-----END PRIVATE KEY-----\n';
 /** The image darwin-arm64-15 ran before the operator moved it to IMAGES.arm64_15. */
@@ -54,34 +55,14 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
   const world = new World({ now: () => clock.now });
   // Nothing random: every VM boots in 8 minutes and no bot fails during the demo.
   const model = new FleetModel({ world, clock, seed: 1, dynamics: { ...QUIET_DYNAMICS, bootMedianMs: 8 * MINUTE_MS }, pools: POOLS });
-  const macService = await startMacServiceFake({ world, apiKey: API_KEY, newLeaseId: () => model.newLeaseId() });
+  const macService = await startMacServiceFake({ world, apiKey: DEMO_API_KEY, newLeaseId: () => model.newLeaseId() });
   const publicSwarming = await startSwarmingFake({ world, host: PUBLIC_HOST });
   const securitySwarming = await startSwarmingFake({ world, host: SECURITY_HOST });
   model.attach(macService);
   const secrets = new SecretResolver({ env: {} });
   try {
     const config = parseConfig(
-      {
-        macService: { url: macService.url, apiKey: API_KEY, customer: 'golang' },
-        swarming: [
-          {
-            host: PUBLIC_HOST,
-            url: publicSwarming.url,
-            pool: POOLS[PUBLIC_HOST],
-            groups: [
-              { hostname: 'darwin-amd64-14', image: IMAGES.amd64_14, count: 3, cert: CERT, key: KEY },
-              { hostname: 'darwin-arm64-15', image: IMAGES.arm64_15, count: 2, cert: CERT, key: KEY },
-              { hostname: 'darwin-arm64-26', image: IMAGES.arm64_26, count: 1, cert: CERT, key: KEY },
-            ],
-          },
-          {
-            host: SECURITY_HOST,
-            url: securitySwarming.url,
-            pool: POOLS[SECURITY_HOST],
-            groups: [{ hostname: 'darwin-arm64-15-security', image: IMAGES.arm64_15, count: 2, cert: CERT, key: KEY }],
-          },
-        ],
-      },
+      demoConfigDocument({ macService: macService.url, [PUBLIC_HOST]: publicSwarming.url, [SECURITY_HOST]: securitySwarming.url }),
       'demo config',
     );
     const fleet = seedDemoFleet(model);
@@ -147,8 +128,33 @@ export async function demo(io: Pick<CliIo, 'stdout'>): Promise<DemoResult> {
   }
 }
 
+/** The demo's config: two Swarming hosts, four groups; `urls` of the fakes by host, and of MacService. */
+export function demoConfigDocument(urls: Record<string, string> & { macService: string }): ConfigInput {
+  return {
+    macService: { url: urls.macService, apiKey: DEMO_API_KEY, customer: 'golang' },
+    swarming: [
+      {
+        host: PUBLIC_HOST,
+        url: urls[PUBLIC_HOST],
+        pool: POOLS[PUBLIC_HOST]!,
+        groups: [
+          { hostname: 'darwin-amd64-14', image: IMAGES.amd64_14, count: 3, cert: CERT, key: KEY },
+          { hostname: 'darwin-arm64-15', image: IMAGES.arm64_15, count: 2, cert: CERT, key: KEY },
+          { hostname: 'darwin-arm64-26', image: IMAGES.arm64_26, count: 1, cert: CERT, key: KEY },
+        ],
+      },
+      {
+        host: SECURITY_HOST,
+        url: urls[SECURITY_HOST],
+        pool: POOLS[SECURITY_HOST]!,
+        groups: [{ hostname: 'darwin-arm64-15-security', image: IMAGES.arm64_15, count: 2, cert: CERT, key: KEY }],
+      },
+    ],
+  };
+}
+
 /** The demo's starting fleet: a few healthy leases and one of each trouble a pass must handle. */
-function seedDemoFleet(model: FleetModel): { story: string[]; unmanagedLeaseId: string } {
+export function seedDemoFleet(model: FleetModel): { story: string[]; unmanagedLeaseId: string } {
   const now = model.clock.now;
   const story: string[] = [];
   const lease = (host: string, hostname: string, image: string, opts: { ageHours: number; expiresInHours?: number; legacy?: boolean; project?: string }) => {

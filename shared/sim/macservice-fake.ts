@@ -51,6 +51,8 @@ export interface MacServiceFakeOptions {
   echoMetadata?: boolean;
   /** Names each created lease; randomUUID() by default. The simulator passes a seeded one so a seed replays the same ids. */
   newLeaseId?: () => string;
+  /** Loopback port to listen on; any free one by default. */
+  port?: number;
 }
 
 const PREFIX = '/v1alpha1/leases:';
@@ -209,7 +211,10 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => send(res, googleError(500, (err as Error).message)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
 
   const fake: MacServiceFake = {

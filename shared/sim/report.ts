@@ -1,5 +1,6 @@
 // The simulator's report, three ways: a text table for the terminal, JSON for scripts, and one
 // self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched) for people.
+import { escapeHtml } from '../html';
 import { formatDuration } from '../duration';
 import type { SimulationMetrics, SimulationResult } from './simulator';
 
@@ -97,10 +98,6 @@ export function toJson(reports: readonly ScenarioReport[]): string {
 }
 
 const COLORS: Record<string, string> = { default: '#1a73e8', 'go-makemac': '#e8710a' };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** Healthy capacity of each policy against desired, over time, with the scenario's events shaded. */
 function chart(report: ScenarioReport): string {

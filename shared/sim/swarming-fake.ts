@@ -63,6 +63,8 @@ export interface SwarmingFakeOptions {
   pageSize?: number;
   /** Treat a request without `Authorization` as anonymous, which the pool ACL refuses (403, code 7). */
   requireToken?: boolean;
+  /** Loopback port to listen on; any free one by default. */
+  port?: number;
 }
 
 export async function startSwarmingFake(options: SwarmingFakeOptions): Promise<SwarmingFake> {
@@ -119,7 +121,7 @@ class FakeSwarmingServer implements SwarmingFake {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', resolve);
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve);
     });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
