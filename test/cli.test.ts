@@ -223,3 +223,93 @@ describe('makemac reconcile', () => {
     expect(stdout.text).toMatch(/Pass completed \[dry run\]/);
   });
 });
+
+describe('every command', () => {
+  async function cli(argv: string[], options: { ttyStderr?: boolean } = {}) {
+    const stdout = new CapturedStream();
+    const stderr = new CapturedStream();
+    stderr.isTTY = options.ttyStderr ?? false;
+    const code = await main(argv, { stdout, stderr, env: {} });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  }
+  const COMMANDS = ['reconcile', 'status', 'check', 'fakes', 'demo', 'simulate', 'bench'];
+
+  it('prints the version from package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    for (const flag of ['--version', 'version']) {
+      const run = await cli([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`makemac ${version}\n`);
+    }
+    expect((await cli(['--version', 'now'])).code).toBe(2);
+  });
+
+  it.each(COMMANDS)('%s: --help prints its usage and exits 0, doing nothing else', async (command) => {
+    const run = await cli([command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^usage: makemac ${command}`));
+    expect(run.stderr).toBe('');
+  });
+
+  it.each(COMMANDS)('%s: an unknown flag or a stray word is refused with exit 2 and its usage', async (command) => {
+    for (const extra of [['--no-such-flag'], ['extra']]) {
+      const run = await cli([command, ...extra]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`usage: makemac ${command}`);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('lists every command in the top-level help', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+});
+
+describe('makemac simulate', () => {
+  async function simulate(args: string[], ttyStderr: boolean) {
+    const stdout = new CapturedStream();
+    const stderr = new CapturedStream();
+    stderr.isTTY = ttyStderr;
+    const code = await main(['simulate', '--scenario', 'steady', '--days', '0.1', ...args], { stdout, stderr, env: {} });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  }
+
+  it('names the Go baseline go-makemac, says which column is which, and still takes makemac', async () => {
+    const run = await simulate(['--policy', 'both'], false);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Policies: default = this makemac's planner; go-makemac = Go's cmd\/makemac \(golang\/build\), emulated\.$/m);
+    expect(run.stdout).toMatch(/^ {2}policy\s+default\s+go-makemac$/m);
+    const alias = await simulate(['--policy', 'makemac'], false);
+    expect(alias.code).toBe(0);
+    expect(alias.stdout).toMatch(/^ {2}policy\s+go-makemac$/m);
+    expect((await simulate(['--policy', 'go'], false)).stderr).toContain('--policy must be default, go-makemac or both');
+  });
+
+  it('shows progress on stderr only when it is a terminal, and never with --json', async () => {
+    const terminal = await simulate(['--policy', 'both'], true);
+    expect(terminal.stderr).toMatch(/\r\x1b\[Kmakemac simulate: steady · default · day 0\.\d of 0\.1 · cell 1 of 2 · \d+% · \d+s elapsed/);
+    expect(terminal.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(terminal.stdout).not.toContain('\r');
+
+    expect((await simulate(['--policy', 'both'], false)).stderr).toBe('');
+    expect((await simulate(['--policy', 'both', '--json'], true)).stderr).toBe('');
+  });
+});
+
+describe('makemac bench', () => {
+  it('shows progress on stderr only when it is a terminal', async () => {
+    const run = async (tty: boolean) => {
+      const stdout = new CapturedStream();
+      const stderr = new CapturedStream();
+      stderr.isTTY = tty;
+      const code = await main(['bench', '--sizes', '20', '--latency-ms', '0'], { stdout, stderr, env: {} });
+      return { code, stderr: stderr.text };
+    };
+    const terminal = await run(true);
+    expect(terminal.code).toBe(0);
+    expect(terminal.stderr).toMatch(/makemac bench: 20 leases · action pass c=8 · cell 1 of 4 · 0% · 0s elapsed/);
+    expect((await run(false)).stderr).toBe('');
+  });
+});
