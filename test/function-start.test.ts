@@ -4,23 +4,12 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_14, PUBLIC_HOST, PUBLIC_POOL, SECRET_ENV } from './support/fake-fleet';
+import { SECRET_ENV } from './support/fake-fleet';
+import { PLACEHOLDER_CONFIG } from './support/placeholder-config';
 
 const ROOT = path.join(__dirname, '..');
 
-function goodConfig(): any {
-  return {
-    macService: { url: 'http://127.0.0.1:9/', apiKey: 'env:MAKEMAC_TEST_API_KEY', customer: 'golang' },
-    swarming: [
-      {
-        host: PUBLIC_HOST,
-        url: 'http://127.0.0.1:9',
-        pool: PUBLIC_POOL,
-        groups: [{ hostname: 'darwin-amd64-14', image: IMAGE_14, count: 1, cert: 'env:MAKEMAC_TEST_CERT', key: 'env:MAKEMAC_TEST_KEY' }],
-      },
-    ],
-  };
-}
+const goodConfig = (): any => JSON.parse(PLACEHOLDER_CONFIG);
 
 async function freePort(): Promise<number> {
   const server = createServer();

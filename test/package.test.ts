@@ -8,6 +8,8 @@ import path from 'node:path';
 import { crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, createZip } from '../functions/zip';
+import { SECRET_ENV } from './support/fake-fleet';
+import { PLACEHOLDER_CONFIG } from './support/placeholder-config';
 
 const ROOT = path.join(__dirname, '..');
 const PACKAGING_TIMEOUT_MS = 180_000;
@@ -168,7 +170,8 @@ describe('npm run package', () => {
       encoding: 'utf8',
       timeout: 30_000,
       // Dependencies come from the repository (Cloud Build installs them from the lock).
-      env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), METADATA_SERVER_DETECTION: 'none' },
+      // It refuses to load without a valid config (test/function-start.test.ts).
+      env: { ...process.env, ...SECRET_ENV, MAKEMAC_CONFIG: PLACEHOLDER_CONFIG, NODE_PATH: path.join(ROOT, 'node_modules'), METADATA_SERVER_DETECTION: 'none' },
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
