@@ -30,10 +30,10 @@ ${rows.join('\n')}
 </table>`;
     })
     .join('\n');
-  const unconfigured =
-    status.unconfiguredHosts.length === 0
+  const retired =
+    status.retiredHosts.length === 0
       ? ''
-      : `<h2>Hosts not in the config</h2><ul>${status.unconfiguredHosts
+      : `<h2>Retired hosts, whose leases are drained</h2><ul>${status.retiredHosts
           .map(({ host, counts }) => `<li>${e(host)}: ${counts.leases} leases; next pass: ${e(nextText(counts.next))}</li>`)
           .join('')}</ul>`;
   const leases = status.leases
@@ -73,7 +73,7 @@ th:first-child, td:first-child, td.text { text-align: left; }
 <p class="${status.ok ? 'ok' : 'bad'}"><b>${status.ok ? 'Fleet at count and healthy.' : 'Fleet NOT at count and healthy.'}</b> Next pass: ${e(nextText(status.next))}.</p>
 <p>${legend} <span class="key">▏ count wanted</span></p>
 ${hosts}
-${unconfigured}
+${retired}
 <p>Also seen: ${status.unmanagedLeases} lease(s) of other projects (never touched), ${status.strayBots} bot(s) of leases not found, ${status.unparsedBots} bot(s) that are not MacService bots.</p>
 ${leases}
 </body>

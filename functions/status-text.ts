@@ -19,10 +19,10 @@ export function statusText(status: FleetStatus): string {
     if (host.unclaimed.leases > 0) rows.push(countsRow('(no group)', 'orphans', '—', host.unclaimed));
     out.push(...table(COLUMNS, rows, TEXT_COLUMNS));
   }
-  if (status.unconfiguredHosts.length > 0) {
+  if (status.retiredHosts.length > 0) {
     out.push('');
-    out.push('Leases of hosts not in the config (makemac/<host> projects):');
-    for (const { host, counts } of status.unconfiguredHosts) {
+    out.push('Retired hosts (retiredHosts), whose leases are drained:');
+    for (const { host, counts } of status.retiredHosts) {
       out.push(`  ${host}: ${counts.leases} lease${counts.leases === 1 ? '' : 's'}; next pass: ${nextText(counts.next)}`);
     }
   }
@@ -56,7 +56,7 @@ function groupRow(group: GroupState): string[] {
 
 /** Why a group is not at count, in a word or two. */
 function shortfall(group: GroupState): string {
-  const unhealthy = group.missing + group.dead + group.quarantined;
+  const unhealthy = group.unhealthy;
   if (group.unknown > 0) return 'unknown';
   if (group.healthyCurrent < group.desired) return `short ${group.desired - group.healthyCurrent}`;
   if (unhealthy > 0) return `unhealthy ${unhealthy}`;

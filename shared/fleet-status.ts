@@ -4,6 +4,7 @@
 import type { Config } from './config/schema';
 import type { Observation } from './observe';
 import type { Action, Plan, Verdict } from './plan/types';
+import { VERDICT_STATES, VERDICTS, type VerdictState } from './plan/vocabulary';
 
 /** Bumped when a field changes meaning or goes away; new fields may appear within a version. */
 export const STATUS_FORMAT_VERSION = 1;
@@ -35,10 +36,12 @@ export interface LeaseCounts {
   maintenance: number;
   /** Its host's bot list failed or is implausible this pass: health not judged. */
   unknown: number;
+  /** Serving nothing any more (missing, dead, quarantined: the verdicts whose traits say unhealthy). */
+  unhealthy: number;
   /** Runs an image other than its group's current one (counted in its state too). */
   outdated: number;
-  /** Every verdict state, for scripts that want the planner's own words. */
-  states: Record<string, number>;
+  /** Leases per verdict state (every state, 0 included), in the planner's own words. */
+  states: Record<VerdictState, number>;
   /** ISO time of the first expiry among these leases; null when none has one. */
   soonestExpiry: string | null;
   soonestExpiresInMs: number | null;
@@ -67,8 +70,8 @@ export interface HostState {
   unclaimed: LeaseCounts;
 }
 
-export interface UnconfiguredHostState {
-  /** A host named by a `makemac/<host>` lease but not in the config. */
+export interface RetiredHostState {
+  /** A host of `retiredHosts`: its leases are drained. */
   host: string;
   counts: LeaseCounts;
 }
@@ -97,7 +100,7 @@ export interface FleetStatus {
   /** Every group at count and healthy, and no host blind: the probe's answer (exit 0). */
   ok: boolean;
   hosts: HostState[];
-  unconfiguredHosts: UnconfiguredHostState[];
+  retiredHosts: RetiredHostState[];
   /** Leases of the customer that makemac does not manage (another project): never touched. */
   unmanagedLeases: number;
   strayBots: number;
@@ -141,7 +144,7 @@ export function fleetStatus(config: Config, observation: Observation, plan: Plan
     const groups = server.groups.map((group): GroupState => {
       const counts = countsOf(server.host, group.hostname);
       const currentHealthy = setOf(server.host, group.hostname).verdicts.filter(
-        (v) => v.current && (v.state === 'healthy-idle' || v.state === 'healthy-busy') && !inMaintenance.get(v.leaseId),
+        (v) => v.current && VERDICTS[v.state].bucket === 'healthy' && !inMaintenance.get(v.leaseId),
       ).length;
       return {
         group: group.hostname,
@@ -162,10 +165,7 @@ export function fleetStatus(config: Config, observation: Observation, plan: Plan
       unclaimed: countsOf(server.host, null),
     };
   });
-  const configured = new Set(config.swarming.map((server) => server.host));
-  const unconfiguredHosts = [...new Set(plan.verdicts.map((v) => v.swarmingHost).filter((host) => !configured.has(host)))]
-    .sort()
-    .map((host) => ({ host, counts: countsOf(host, null) }));
+  const retiredHosts = config.retiredHosts.map(({ host }) => ({ host, counts: countsOf(host, null) }));
 
   const status: FleetStatus = {
     formatVersion: STATUS_FORMAT_VERSION,
@@ -174,7 +174,7 @@ export function fleetStatus(config: Config, observation: Observation, plan: Plan
     dryRun: config.dryRun,
     ok: hosts.every((host) => !host.blind && host.groups.every((group) => group.atCount)),
     hosts,
-    unconfiguredHosts,
+    retiredHosts,
     unmanagedLeases: observation.leases.filter((lease) => lease.managedHost === null).length,
     strayBots: observation.strayBots.length,
     unparsedBots: observation.unparsedBots.length,
@@ -236,7 +236,7 @@ function describeDecision(entry: LeaseDecision | undefined): string | null {
 }
 
 function leaseCounts(verdicts: Verdict[], inMaintenance: Map<string, boolean>, decisions: Map<string, LeaseDecision>, now: number): LeaseCounts {
-  const states: Record<string, number> = {};
+  const states = Object.fromEntries(VERDICT_STATES.map((state) => [state, 0])) as Record<VerdictState, number>;
   // Maintenance bots keep their healthy-* state but are not capacity: counted apart.
   let idle = 0;
   let busy = 0;
@@ -245,8 +245,8 @@ function leaseCounts(verdicts: Verdict[], inMaintenance: Map<string, boolean>, d
   let soonest: number | null = null;
   const next: NextPass = { create: 0, renew: 0, vacate: {}, deferred: {}, refused: 0 };
   for (const verdict of verdicts) {
-    states[verdict.state] = (states[verdict.state] ?? 0) + 1;
-    const healthy = verdict.state === 'healthy-idle' || verdict.state === 'healthy-busy';
+    states[verdict.state] += 1;
+    const healthy = VERDICTS[verdict.state].bucket === 'healthy';
     if (healthy && inMaintenance.get(verdict.leaseId)) maintenance += 1;
     else if (verdict.state === 'healthy-idle') idle += 1;
     else if (verdict.state === 'healthy-busy') busy += 1;
@@ -259,7 +259,7 @@ function leaseCounts(verdicts: Verdict[], inMaintenance: Map<string, boolean>, d
     else if (decision?.kind === 'deferred') next.deferred[decision.reason] = (next.deferred[decision.reason] ?? 0) + 1;
     else if (decision?.kind === 'refused') next.refused += 1;
   }
-  const count = (state: string) => states[state] ?? 0;
+  const count = (state: VerdictState) => states[state];
   return {
     leases: verdicts.length,
     healthy: idle + busy,
@@ -271,6 +271,7 @@ function leaseCounts(verdicts: Verdict[], inMaintenance: Map<string, boolean>, d
     quarantined: count('quarantined'),
     maintenance,
     unknown: count('unknown'),
+    unhealthy: VERDICT_STATES.filter((state) => VERDICTS[state].bucket === 'unhealthy').reduce((sum, state) => sum + states[state], 0),
     outdated,
     states,
     soonestExpiry: soonest === null ? null : new Date(now + soonest).toISOString(),

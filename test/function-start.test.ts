@@ -56,12 +56,18 @@ describe('the function at start', () => {
     expect(started.output()).not.toContain('URL: http://');
   }, 30_000);
 
-  it('refuses a malformed secret reference and a missing config the same way', async () => {
+  it('refuses a malformed or mistyped secret reference and a missing config the same way', async () => {
     const config = goodConfig();
     config.macService.apiKey = 'secret:';
     const malformed = await startFramework(JSON.stringify(config), await freePort());
     expect(malformed.exitCode).not.toBe(0);
     expect(malformed.output()).toContain('macService.apiKey: malformed secret reference');
+
+    const typo = goodConfig();
+    typo.swarming[0].groups[0].cert = 'secrets:darwin-cert';
+    const mistyped = await startFramework(JSON.stringify(typo), await freePort());
+    expect(mistyped.exitCode).not.toBe(0);
+    expect(mistyped.output()).toContain('swarming[0].groups[0].cert:');
 
     const none = await startFramework('', await freePort());
     expect(none.exitCode).not.toBe(0);

@@ -78,7 +78,7 @@ describe('makemac status', () => {
     const document = JSON.parse(stdout);
     expect(document).toMatchObject({ formatVersion: 1, customer: 'golang', dryRun: false, ok: false, unmanagedLeases: 0 });
     expect(Object.keys(document)).toEqual([
-      'formatVersion', 'observedAt', 'customer', 'dryRun', 'ok', 'hosts', 'unconfiguredHosts', 'unmanagedLeases', 'strayBots', 'unparsedBots', 'brakes', 'next', 'leases',
+      'formatVersion', 'observedAt', 'customer', 'dryRun', 'ok', 'hosts', 'retiredHosts', 'unmanagedLeases', 'strayBots', 'unparsedBots', 'brakes', 'next', 'leases',
     ]);
     const group = document.hosts[0].groups[0];
     expect(group).toMatchObject({ group: 'darwin-amd64-14', desired: 3, healthyCurrent: 3, leases: 4, healthy: 3, idle: 3, dead: 1, atCount: false });
@@ -87,6 +87,20 @@ describe('makemac status', () => {
     expect(document.leases).toHaveLength(9);
     expect(Object.keys(document.leases[0])).toEqual(['leaseId', 'swarmingHost', 'group', 'botId', 'state', 'note', 'inMaintenance', 'image', 'current', 'ageMs', 'expiresInMs', 'next']);
     for (const secret of Object.values(SECRETS)) expect(stdout).not.toContain(secret);
+  });
+
+  it('lists the leases of a retired host apart, with what the next pass drains', async () => {
+    fleet.seedConvergedFleet();
+    const old = fleet.world.addLease({ leaseId: '00000000-1111-4222-8333-444444444444', projectName: 'makemac/old-swarm.appspot.com', image: IMAGE_14 });
+    const { code, stdout } = await status(['--json'], fleet.configDocument({ retiredHosts: ['old-swarm.appspot.com'] }));
+    const document = JSON.parse(stdout);
+    expect(document.retiredHosts).toEqual([{ host: 'old-swarm.appspot.com', counts: expect.objectContaining({ leases: 1, unknown: 1 }) }]);
+    expect(document.retiredHosts[0].counts.next.vacate).toEqual({ retired: 1 });
+    expect(document.hosts.every((h: any) => h.groups.every((g: any) => g.atCount))).toBe(true);
+    expect(code).toBe(0);
+    const text = await status([], fleet.configDocument({ retiredHosts: ['old-swarm.appspot.com'] }));
+    expect(text.stdout).toContain('Retired hosts (retiredHosts), whose leases are drained:\n  old-swarm.appspot.com: 1 lease; next pass: vacate 1 (retired 1)');
+    expect(fleet.world.leases.has(old.leaseId)).toBe(true);
   });
 
   it('writes one self-contained HTML page with the tables and a bar per group', async () => {
