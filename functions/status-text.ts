@@ -14,7 +14,7 @@ export function statusText(status: FleetStatus): string {
   out.push(verdictLine(status));
   for (const host of status.hosts) {
     out.push('');
-    out.push(`${host.host} · pool ${host.pool} · ${host.botsListed} bots listed${host.blind ? ` · BLIND: ${host.blindReason ?? 'no reason given'}` : ''}`);
+    out.push(`${host.host} · pool ${host.pool} · ${host.botsListed} bot${host.botsListed === 1 ? '' : 's'} listed${host.blind ? ` · BLIND: ${host.blindReason ?? 'no reason given'}` : ''}`);
     const rows = host.groups.map(groupRow);
     if (host.unclaimed.leases > 0) rows.push(countsRow('(no group)', 'orphans', '—', host.unclaimed));
     out.push(...table(COLUMNS, rows, TEXT_COLUMNS));
