@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse } from '@cdktn/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, policySchema } from '../shared/config/schema';
+import { parseDuration } from '../shared/duration';
 import {
   productConfigFromFleet,
   runFleetConfigCases,
@@ -298,6 +299,21 @@ terraformDescribe('fleet-config module: terraform refuses exactly what the produ
       const withKnob = cases.map((c, i) => [c, terraformRefusals(verdicts[i]!.errors)] as const).filter(([c]) => key in Object(c.fleet.policy));
       expect(withKnob.some(([, refused]) => !refused.has(field)), key).toBe(true);
       expect(withKnob.some(([, refused]) => refused.has(field)), key).toBe(true);
+    }
+  });
+
+  it("states each knob's bounds in its message, as the schema has them", () => {
+    for (const probe of PROBES) {
+      const field = `fleet.policy.${snakeCase(probe.knob)} must be`;
+      const message = verdicts.flatMap((v) => v.errors.flatMap((e) => e.split('; '))).find((part) => part.startsWith(field) && !/longer than/.test(part));
+      expect(message, probe.knob).toBeDefined();
+      if (probe.durationMs) {
+        const [, from, to] = /from (\S+) to (\S+)$/.exec(message!) ?? [];
+        expect([parseDuration(from ?? ''), parseDuration(to ?? '')], message).toEqual(probe.durationMs);
+      } else if (probe.number) {
+        const [lo, hi] = probe.number;
+        expect(message).toMatch(hi === LIMIT_NUMBER ? new RegExp(`(at least ${lo}|${lo} or more)`) : new RegExp(`from ${lo} to ${hi}$`));
+      }
     }
   });
 

@@ -304,6 +304,16 @@ describe.skipIf(!terraformInstalled)('terraform console (real evaluation, no pro
     expect(rejection(text.replace('boot_grace ', 'boot_grac '))).toMatch(/unknown knob: boot_grac\b/);
     expect(rejection(text.replace('boot_grace           = "60m"', 'boot_grace           = "7 days"'))).toMatch(/fleet\.policy\.boot_grace must be a duration/);
     expect(rejection(`${text}\nschedule = "0 * * * *"\n`)).toMatch(/schedule_period_minutes/);
+    // The change-safety issue's bad tfvars, which used to pass plan with 0 errors: every field named.
+    const bad = text
+      .replace(/count {7}= 20 /, 'count       = 5000 ')
+      .replace('renew_before         = "22h"', 'renew_before         = "0s"')
+      .replace('max_surge            = "25%"', 'max_surge            = "abc"')
+      .replace('brake_fraction       = 0.5', 'brake_fraction       = 7\n    concurrency          = 0');
+    const refused = rejection(bad);
+    for (const field of ['groups[*].count', 'policy.renew_before', 'policy.max_surge', 'policy.brake_fraction', 'policy.concurrency']) {
+      expect(refused).toContain(`fleet.${field.startsWith('groups') ? 'swarming[*].' : ''}${field} must be`);
+    }
     expect(rejection(text.replace(/^build_service_account = .*$/m, 'build_service_account = "makemac-build@example.iam.gserviceaccount.com"'))).toMatch(/build_service_account must be/);
   });
 
