@@ -4,7 +4,7 @@
 //   2  bad config or usage (no API call is made)
 // Each command lives in its own module, loaded only when it runs: `makemac --help` should not
 // pay for the simulator, nor a pass for the Google libraries it does not use.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultIo, EXIT_OK, EXIT_USAGE, type CliIo } from './cli-io';
 
@@ -21,8 +21,8 @@ const USAGE = `usage: makemac COMMAND [FLAGS]   (makemac COMMAND --help for its 
       Run passes against the built-in simulated fleet (what \`npm start\` does).
   simulate --scenario NAME|all [--days N] [--seed S] [--policy default|go-makemac|both] [--json] [--report FILE.html]
       Simulate days of a fleet on a virtual clock and report availability and cost.
-  bench [--sizes 100,1000,10000] [--latency-ms 5]
-      Measure pass time, API calls and memory for fleets of 100, 1,000 and 10,000 leases.
+  bench [--sizes 100,1000,10000] [--latency-ms 5] [--concurrency 8] [--action-fraction 0.11] [--out-of-process [--real-size-metadata]]
+      Measure pass time, API calls and memory for fleets of 100 to 50,000 leases.
   --version
       Print makemac's version.`;
 
@@ -68,7 +68,12 @@ function unexpected(args: string[], io: CliIo): number {
   return EXIT_USAGE;
 }
 
-/** package.json sits one directory up, both beside the sources and in the compiled function. */
+/**
+ * package.json sits one directory up beside the sources and in the function's archive, three up
+ * in the build `npm ci` makes (build/dist/functions/).
+ */
 export function version(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const candidates = [join(__dirname, '..', 'package.json'), join(__dirname, '..', '..', '..', 'package.json')];
+  const file = candidates.find((path) => existsSync(path)) ?? candidates[0]!;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -1,15 +1,15 @@
-// `npm run package` (functions/package.ts): runs the real packaging into a scratch directory,
+// `npm run package` (functions/build/package.ts): runs the real packaging into a scratch directory,
 // then reads the zip back with an independent reader (central directory, local headers,
 // inflate, CRC via node:zlib) and checks what Cloud Build will receive.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32, createZip } from '../functions/zip';
-import { SECRET_ENV } from './support/fake-fleet';
-import { PLACEHOLDER_CONFIG } from './support/placeholder-config';
+import { crc32, createZip } from '../functions/build/zip';
+import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet } from './support/fake-fleet';
 
 const ROOT = path.join(__dirname, '..');
 const PACKAGING_TIMEOUT_MS = 180_000;
@@ -82,11 +82,31 @@ describe('zip writer', () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** POSTs to the function once it listens (it takes a moment to start). */
+async function postWhenUp(url: string): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, { method: 'POST' });
+    } catch (err) {
+      if (attempt >= 150) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** Runs `npm run package` into `outDir` as a separate process, as a developer would. */
 function runPackaging(outDir: string) {
   const run = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'functions/package.ts', '--out-dir', outDir],
+    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'functions/build/package.ts', '--out-dir', outDir],
     { cwd: ROOT, encoding: 'utf8', timeout: PACKAGING_TIMEOUT_MS },
   );
   if (run.status !== 0) throw new Error(`packaging failed (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`);
@@ -131,51 +151,81 @@ describe('npm run package', () => {
     expect(names.filter((n) => n.startsWith('shared/')).length).toBeGreaterThan(5);
   });
 
-  it('holds nothing else: no sources, tests, build tools or node_modules', () => {
+  it('holds the function only: no sources, tests, build tools, command-line tools, simulator, fakes or node_modules', () => {
     const stray = names.filter(
       (n) => !(n === 'package.json' || n === 'package-lock.json' || /^(functions|shared)\/[\w./-]+\.js$/.test(n)),
     );
     expect(stray).toEqual([]);
     expect(names.filter((n) => /^test\/|node_modules|\.ts$|\.map$/.test(n))).toEqual([]);
-    expect(names).not.toContain('functions/package.js');
-    expect(names).not.toContain('functions/zip.js');
+    expect(names.filter((n) => /^functions\/(build|bench|demo|simulate|cli|makemac|fakes|status|check|reconcile-command)\b|^shared\/sim\//.test(n))).toEqual([]);
     expect(names).toEqual([...names].sort());
   });
 
-  it('ships package.json pointing at the entry, without scripts or bin, and the lock as is', () => {
+  it('ships package.json pointing at the entry with the runtime dependencies only, and a lock of exactly those', () => {
     const manifest = JSON.parse(entry('package.json').toString('utf8'));
     const original = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     expect(manifest.main).toBe('functions/reconcile.js');
     expect(manifest.scripts).toBeUndefined();
     expect(manifest.bin).toBeUndefined();
-    // npm ci in Cloud Build needs package.json and the lock to agree.
+    expect(manifest.devDependencies).toBeUndefined();
     expect(manifest.dependencies).toEqual(original.dependencies);
-    expect(manifest.dependencies['@google-cloud/functions-framework']).toBeDefined();
-    expect(entry('package-lock.json').equals(readFileSync(path.join(ROOT, 'package-lock.json')))).toBe(true);
+    const lock = JSON.parse(entry('package-lock.json').toString('utf8'));
+    const repoLock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+    expect(lock.packages[''].dependencies).toEqual(original.dependencies);
+    expect(lock.packages[''].devDependencies).toBeUndefined();
+    const locked = Object.keys(lock.packages).filter((name) => name !== '');
+    expect(locked.length).toBeGreaterThan(10);
+    expect(locked.filter((name) => lock.packages[name].dev)).toEqual([]);
+    for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest']) expect(locked).not.toContain(`node_modules/${dev}`);
+    // Every runtime package of the repository's lock, as locked there.
+    for (const name of Object.keys(repoLock.packages).filter((n) => n !== '' && !repoLock.packages[n].dev)) {
+      expect(lock.packages[name], name).toEqual(repoLock.packages[name]);
+    }
   });
 
-  it('is CommonJS that registers the reconcile HTTP function when loaded', () => {
+  it('installs with npm ci from its own lock, without development tools, and serves a pass', async () => {
     const extracted = path.join(outDir, 'extracted');
     for (const { name, data } of entries) {
       mkdirSync(path.dirname(path.join(extracted, name)), { recursive: true });
       writeFileSync(path.join(extracted, name), data);
     }
-    const probe = [
-      `require(${JSON.stringify(path.join(extracted, 'functions/reconcile.js'))});`,
-      `const { getFunction } = require('@google-cloud/functions-framework/testing');`,
-      `if (typeof getFunction('reconcile') !== 'function') { console.error('reconcile is not registered'); process.exit(1); }`,
-    ].join('\n');
-    const run = spawnSync(process.execPath, ['-e', probe], {
+    // What Cloud Build does with the archive.
+    const install = spawnSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: extracted, encoding: 'utf8', timeout: PACKAGING_TIMEOUT_MS });
+    expect(install.status, install.stderr).toBe(0);
+    const installed = readdirSync(path.join(extracted, 'node_modules'));
+    for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest', '@esbuild']) expect(installed).not.toContain(dev);
+
+    const fleet = await startFakeFleet();
+    const port = await freePort();
+    const server = spawn(process.execPath, [path.join(extracted, 'node_modules/.bin/functions-framework'), '--target=reconcile', `--port=${port}`], {
       cwd: extracted,
-      encoding: 'utf8',
-      timeout: 30_000,
-      // Dependencies come from the repository (Cloud Build installs them from the lock).
-      // It refuses to load without a valid config (test/function-start.test.ts).
-      env: { ...process.env, ...SECRET_ENV, MAKEMAC_CONFIG: PLACEHOLDER_CONFIG, NODE_PATH: path.join(ROOT, 'node_modules'), METADATA_SERVER_DETECTION: 'none' },
+      env: {
+        PATH: process.env.PATH,
+        METADATA_SERVER_DETECTION: 'none',
+        GOOGLE_CLOUD_PROJECT: 'makemac-package-test',
+        MAKEMAC_CONFIG: JSON.stringify(fleet.configDocument()),
+        ...SECRET_ENV,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-  });
+    let output = '';
+    server.stdout.on('data', (chunk) => (output += chunk));
+    server.stderr.on('data', (chunk) => (output += chunk));
+    try {
+      fleet.seedConvergedFleet();
+      const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+      fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+      const response = await postWhenUp(`http://127.0.0.1:${port}/`);
+      const summary = await response.json();
+      expect(response.status, output).toBe(200);
+      expect(summary).toMatchObject({ outcome: 'ok', actions: { planned: 1, ok: 1 } });
+      expect(fleet.world.leases.has(dead.leaseId)).toBe(false);
+      expect(output).toContain('"event":"pass.summary"');
+    } finally {
+      server.kill();
+      await fleet.close();
+    }
+  }, PACKAGING_TIMEOUT_MS);
 
   it('is reproducible: the same files give the same bytes, so terraform sees no change', () => {
     expect(createZip(entries.map(({ name, data }) => ({ name, data }))).equals(zip)).toBe(true);

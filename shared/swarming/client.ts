@@ -1,6 +1,6 @@
 // Lists one Swarming host's Mac bots: swarming.v2.Bots/ListBots over pRPC with JSON, every
 // page (wire-notes.md §2, §3). It does not retry; its ApiErrors say whether a retry may help.
-import { GoogleAuth } from 'google-auth-library';
+import type { GoogleAuth } from 'google-auth-library';
 import { isLoopbackUrl } from '../config/schema';
 import type { Bot } from '../fleet';
 import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
@@ -164,7 +164,8 @@ export class SwarmingClient implements BotLister {
       if (this.options.getToken) {
         token = await this.options.getToken();
       } else {
-        this.auth ??= new GoogleAuth({ scopes: [SWARMING_SCOPE] });
+        // Loaded on the first token: a command that never lists bots never pays for the library.
+        this.auth ??= new (await import('google-auth-library')).GoogleAuth({ scopes: [SWARMING_SCOPE] });
         token = (await (await this.auth.getClient()).getAccessToken()).token;
       }
     } catch (err) {

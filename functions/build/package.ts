@@ -1,12 +1,13 @@
 // `npm run package`: builds build/makemac.zip, the Cloud Function's source archive that
 // terraform/source.tf uploads. Steps, in order:
-//   1. type-check and compile functions/ and shared/ (never test/) with the installed TypeScript
+//   1. type-check and compile functions/reconcile.ts and the modules it imports, and nothing else
+//      (no command-line tools, simulator or fakes, never test/), with the installed TypeScript
 //      into a staging directory (build/function/), failing on any type error;
-//   2. add package.json (main → the compiled entry; no scripts or bin: the build must not run
-//      them and the function has no command) and package-lock.json, so Cloud Build's `npm ci`
-//      installs exactly the locked dependencies;
-//   3. zip the staging directory deterministically (functions/zip.ts).
-// Usage: tsx functions/package.ts [--out-dir DIR]   (default: build/ at the repository root)
+//   2. add package.json (main → the compiled entry; runtime dependencies only; no scripts or
+//      bin: the build must not run them and the function has no command) and a package-lock.json
+//      cut to the runtime dependencies, so Cloud Build's `npm ci` installs exactly those;
+//   3. zip the staging directory deterministically (zip.ts).
+// Usage: tsx functions/build/package.ts [--out-dir DIR]   (default: build/ at the repository root)
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -16,8 +17,8 @@ import { createZip, type ZipEntry } from './zip';
 const ENTRY = 'functions/reconcile.js';
 /** Compiled source trees. test/ is never shipped. */
 const SOURCE_DIRS = ['functions', 'shared'];
-/** Build tools, not part of the function. */
-const BUILD_ONLY = new Set(['functions/package.ts', 'functions/zip.ts']);
+/** What the function must never import: tools for a terminal, the fakes and the simulator. */
+const NOT_SHIPPED = [/^functions\/(build|bench|demo|simulate|cli|makemac|fakes|status|check|reconcile-command)\b/, /^shared\/sim\//];
 
 interface PackageResult {
   zipPath: string;
@@ -39,10 +40,11 @@ function packageFunction(root: string, outDir: string): PackageResult {
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
   delete manifest.scripts;
   delete manifest.bin;
+  delete manifest.devDependencies;
   manifest.main = ENTRY;
   writeFileSync(path.join(stagingDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  // Kept whole (devDependencies included): npm ci refuses a lock that disagrees with package.json.
-  writeFileSync(path.join(stagingDir, 'package-lock.json'), readFileSync(path.join(root, 'package-lock.json')));
+  const lock = runtimeLock(JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as Lockfile, manifest);
+  writeFileSync(path.join(stagingDir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
 
   const files = listFiles(stagingDir);
   const entries: ZipEntry[] = files.map((name) => ({ name, data: readFileSync(path.join(stagingDir, name)) }));
@@ -52,7 +54,31 @@ function packageFunction(root: string, outDir: string): PackageResult {
   return { zipPath, stagingDir, bytes: zip.length, files };
 }
 
-/** Type-checks and emits CommonJS for functions/ and shared/ into `outDir`, mirroring their paths. */
+interface Lockfile {
+  lockfileVersion: number;
+  packages: Record<string, { dev?: boolean } & Record<string, unknown>>;
+}
+
+/**
+ * The repository's lock without what only development needs: npm marks every package that only
+ * devDependencies reach `dev: true`. The root entry is rewritten to match the shipped
+ * package.json, which npm ci checks the lock against.
+ */
+function runtimeLock(lock: Lockfile, manifest: Record<string, unknown>): Lockfile {
+  if (lock.lockfileVersion < 2) throw new Error(`package-lock.json version ${lock.lockfileVersion}: need 2 or 3`);
+  const packages: Lockfile['packages'] = {};
+  for (const [name, entry] of Object.entries(lock.packages)) {
+    if (name === '') {
+      const { devDependencies: _dev, bin: _bin, ...root } = entry as Record<string, unknown>;
+      packages[name] = { ...root, dependencies: manifest.dependencies };
+    } else if (!entry.dev) {
+      packages[name] = entry;
+    }
+  }
+  return { ...lock, packages };
+}
+
+/** Type-checks and emits CommonJS for functions/reconcile.ts and its imports into `outDir`, mirroring their paths. */
 function compile(root: string, outDir: string): void {
   const configPath = path.join(root, 'tsconfig.json');
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, undefined, {
@@ -62,11 +88,8 @@ function compile(root: string, outDir: string): void {
     },
   });
   if (!parsed) throw new Error(`cannot read ${configPath}`);
-  const rootNames = parsed.fileNames.filter((file) => {
-    const relative = toPosix(path.relative(root, file));
-    return SOURCE_DIRS.some((dir) => relative.startsWith(`${dir}/`)) && relative.endsWith('.ts') &&
-      !relative.endsWith('.d.ts') && !BUILD_ONLY.has(relative);
-  });
+  // The entry alone: the program then holds exactly the modules it imports, and only those are emitted.
+  const rootNames = [path.join(root, ENTRY.replace(/\.js$/, '.ts'))];
   const options: ts.CompilerOptions = {
     ...parsed.options,
     rootDir: root,
@@ -88,14 +111,16 @@ function compile(root: string, outDir: string): void {
   const outside: string[] = [];
   const result = program.emit(undefined, (fileName, text) => {
     const relative = toPosix(path.relative(outDir, fileName));
-    // A product module importing from test/ (or anywhere else) would ship it: refuse instead.
-    if (!SOURCE_DIRS.some((dir) => relative.startsWith(`${dir}/`))) outside.push(relative);
+    // A product module importing from test/, the simulator or a tool would ship it: refuse instead.
+    if (!SOURCE_DIRS.some((dir) => relative.startsWith(`${dir}/`)) || NOT_SHIPPED.some((pattern) => pattern.test(relative))) {
+      outside.push(relative);
+    }
     mkdirSync(path.dirname(fileName), { recursive: true });
     writeFileSync(fileName, text);
   });
   if (result.emitSkipped) throw new Error(`emit failed:\n${formatDiagnostics(result.diagnostics, root)}`);
   if (outside.length > 0) {
-    throw new Error(`functions/ or shared/ import files outside them, which would be shipped: ${outside.join(', ')}`);
+    throw new Error(`the function imports files it must not ship: ${outside.join(', ')}`);
   }
 }
 
@@ -131,12 +156,12 @@ function toPosix(file: string): string {
 }
 
 function main(argv: readonly string[]): number {
-  const root = path.resolve(__dirname, '..');
+  const root = path.resolve(__dirname, '..', '..');
   let outDir = path.join(root, 'build');
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out-dir' && argv[i + 1]) outDir = path.resolve(argv[++i]!);
     else {
-      console.error(`usage: tsx functions/package.ts [--out-dir DIR]`);
+      console.error(`usage: tsx functions/build/package.ts [--out-dir DIR]`);
       return 2;
     }
   }
