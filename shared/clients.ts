@@ -1,6 +1,6 @@
 // Builds the API clients for a config. The Cloud Function keeps one set per instance, so
 // connections, the OAuth client and resolved secrets are reused across passes.
-import { listedSwarmingHosts, type Config } from './config/schema';
+import { listedSwarmingHosts, ownedSwarmingHosts, type Config } from './config/schema';
 import type { CallCounter } from './http';
 import { MacServiceClient } from './macservice/client';
 import type { PassClients } from './pass';
@@ -20,6 +20,7 @@ export function buildClients(config: Config, options: ClientOptions): PassClient
     url: config.macService.url,
     apiKey: () => options.secrets.resolve(config.macService.apiKey),
     customer: config.macService.customer,
+    ownedHosts: ownedSwarmingHosts(config),
     timeoutMs,
     calls: options.calls,
   });

@@ -26,6 +26,7 @@ export class ApiError extends Error {
 export interface HttpResponse {
   status: number;
   headers: Headers;
+  /** '' when a 200 body went to `onBody` instead. */
   body: string;
 }
 
@@ -34,8 +35,13 @@ export interface PostOptions {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
-  /** Larger bodies are refused rather than buffered. */
+  /** Larger bodies are refused rather than buffered (or, with onBody, rather than read on). */
   maxResponseBytes?: number;
+  /**
+   * Receives a 200 answer's body chunk by chunk as it arrives, instead of it being kept whole;
+   * returns false to stop reading. Other statuses' bodies are read whole for the error message.
+   */
+  onBody?: (chunk: Uint8Array) => boolean;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -67,7 +73,8 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
         outcomeUnknown: !refused,
       });
     }
-    const body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs);
+    const sink = response.status === 200 ? options.onBody : undefined;
+    const body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, sink);
     return { status: response.status, headers: response.headers, body };
   } finally {
     clearTimeout(timer);
@@ -80,6 +87,7 @@ async function readCapped(
   endpoint: string,
   signal: AbortSignal,
   timeoutMs: number,
+  sink?: (chunk: Uint8Array) => boolean,
 ): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
@@ -96,7 +104,11 @@ async function readCapped(
         await response.body.cancel().catch(() => undefined);
         throw tooLarge(endpoint, response.status, maxBytes);
       }
-      chunks.push(chunk);
+      if (!sink) chunks.push(chunk);
+      else if (!sink(chunk)) {
+        await response.body.cancel().catch(() => undefined);
+        break;
+      }
     }
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -53,6 +53,7 @@ export const LOG_EVENTS = {
   'config.error': ['error'],
   'pass.error': ['error'],
   'bot.ignored': ['swarmingHost', 'botId', 'why'],
+  'lease.malformed': ['leaseId', 'swarmingHost', 'expires', 'renewalDue', 'error'],
   'group.status': GROUP_FIELDS,
   'pass.summary': [
     'outcome',

@@ -2,8 +2,10 @@
 // README name them; log-contract.ts declares them, and each builder is checked against it.
 import type { Outcome } from './apply/executor';
 import { formatDuration } from './duration';
+import { taggedHost } from './fleet';
 import type { EventFields, LogEvent } from './log-contract';
 import type { LogEntry, Severity } from './log';
+import type { MalformedLease } from './macservice/wire';
 import type { Brake, Deferred, Refused } from './plan/types';
 import type { GroupSummary, PassSummary } from './summary';
 
@@ -104,6 +106,27 @@ export function observeErrorEntry(source: 'macservice' | 'swarming', error: stri
       ? 'Could not read leases from MacService; nothing will be changed this pass'
       : `Swarming host ${swarmingHost} is blind this pass; none of its leases will be vacated, renewals and creates go on`;
   return entry('observe.error', 'ERROR', `${what}: ${error}`, { source, ...(swarmingHost ? { swarmingHost } : {}), error });
+}
+
+/**
+ * A managed lease whose entry in leases:find does not validate: nothing is done to it on bad
+ * data. ERROR when that means it goes without a renewal it needs (or its expiry is unknown).
+ */
+export function malformedLeaseEntry(lease: MalformedLease, renewalDue: boolean): LogEntry {
+  const id = lease.leaseId === '' ? 'with no lease id' : lease.leaseId;
+  const consequence = renewalDue ? 'it is not renewed and may expire' : 'no renewal is due for it yet';
+  return entry(
+    'lease.malformed',
+    renewalDue ? 'ERROR' : 'WARNING',
+    `Left managed lease ${id} of ${lease.projectName} alone: its leases:find entry is malformed (${lease.problem}); ${consequence}.`,
+    {
+      leaseId: lease.leaseId,
+      swarmingHost: taggedHost(lease.projectName),
+      expires: lease.expiresAt === null ? null : new Date(lease.expiresAt).toISOString(),
+      renewalDue,
+      error: lease.problem,
+    },
+  );
 }
 
 /** The function's config is invalid: no pass can run until it is fixed and redeployed. */

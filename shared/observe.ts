@@ -9,6 +9,7 @@ import {
   type Bot,
   type Lease,
 } from './fleet';
+import type { MalformedLease } from './macservice/wire';
 
 export interface ObservedLease extends Lease {
   /** The configured or retired host its `makemac/<host>` tag names; null for leases makemac does not own (see ownedHost). */
@@ -41,10 +42,22 @@ export interface Observation {
   strayBots: { host: string; botId: string; leaseId: string; isDead: boolean }[];
   /** Bots whose id is not a MacService bot id of this customer (ignored). */
   unparsedBots: { host: string; botId: string }[];
+  /** Managed leases whose entry in `find` did not validate: left alone, not planned for. */
+  malformedLeases: MalformedLease[];
+  /** Leases of other projects whose entry in `find` did not parse (skipped). */
+  skippedLeases: number;
+}
+
+/** What `leases:find` gave: the leases a pass uses, and what it could not read. */
+export interface LeaseList {
+  leases: Lease[];
+  malformed: MalformedLease[];
+  skipped: number;
 }
 
 export interface LeaseFinder {
-  find(): Promise<Lease[]>;
+  /** Every lease of the customer, or of one project only. */
+  find(filter?: { projectName?: string }): Promise<LeaseList>;
 }
 
 export interface BotLister {
@@ -75,14 +88,22 @@ export async function observe(config: Config, sources: ObservationSources, now: 
       return { host: server.host, bots: [] as Bot[], error: (err as Error).message };
     }
   });
-  let leases: Lease[];
+  let list: LeaseList;
   try {
-    leases = await sources.macService.find();
+    list = await sources.macService.find();
   } catch (err) {
     await Promise.allSettled(botReads);
     throw new ObservationError(`MacService leases:find failed: ${(err as Error).message}`);
   }
-  const observation = joinFleet(config, leases, await Promise.all(botReads), now());
+  const joined = joinFleet(config, list.leases, await Promise.all(botReads), now());
+  // A malformed lease's bot belongs to a lease that exists: it is no evidence of a short list.
+  const malformedIds = new Set(list.malformed.map((lease) => lease.leaseId));
+  const observation: Observation = {
+    ...joined,
+    strayBots: joined.strayBots.filter((bot) => !malformedIds.has(bot.leaseId)),
+    malformedLeases: list.malformed,
+    skippedLeases: list.skipped,
+  };
   const implausible = implausibleLeaseList(config, observation);
   if (implausible !== null) throw new ObservationError(`MacService leases:find looks incomplete: ${implausible}`);
   return observation;
@@ -115,7 +136,12 @@ export interface HostBotRead {
 }
 
 /** The pure half of observe(): join leases to bots and decide which hosts are blind. */
-export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[], now: number): Observation {
+export function joinFleet(
+  config: Config,
+  leases: Lease[],
+  reads: HostBotRead[],
+  now: number,
+): Observation {
   const customer = config.macService.customer;
   const owned = ownedSwarmingHosts(config);
   const byLeaseId = new Map<string, ObservedLease>();
@@ -171,5 +197,5 @@ export function joinFleet(config: Config, leases: Lease[], reads: HostBotRead[],
     return { host: server.host, blind: false, blindReason: null, botCount };
   });
 
-  return { leases: [...byLeaseId.values()], hosts, strayBots, unparsedBots };
+  return { leases: [...byLeaseId.values()], hosts, strayBots, unparsedBots, malformedLeases: [], skippedLeases: 0 };
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { apply, type LeaseMutator, type Outcome, type SecretSource } from './apply/executor';
 import { withRetry } from './apply/retry';
 import type { Config } from './config/schema';
+import { managedProjectName } from './fleet';
 import type { CallCounter } from './http';
 import { mapStrings, redactingLogger, type Logger } from './log';
 import {
@@ -12,6 +13,7 @@ import {
   deferredEntries,
   groupStatusEntry,
   ignoredBotEntry,
+  malformedLeaseEntry,
   observeErrorEntry,
   passSummaryEntry,
   refusedEntry,
@@ -122,6 +124,10 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   for (const host of observation.hosts) {
     if (host.blind) logger.write(observeErrorEntry('swarming', host.blindReason ?? 'blind', host.host));
   }
+  for (const lease of observation.malformedLeases) {
+    const renewalDue = lease.expiresAt === null || lease.expiresAt - now() < config.policy.renewBefore;
+    logger.write(malformedLeaseEntry(lease, renewalDue));
+  }
   for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
   for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
 
@@ -141,7 +147,12 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     random: options.random,
     onOutcome: (outcome) => logger.write(actionEntry(outcome)),
     recheck: {
-      find: () => options.clients.macService.find(),
+      // Only the creates' projects: the leases of other projects cannot stand in for them.
+      find: async (hosts) => {
+        const lists = await Promise.all(hosts.map((host) => options.clients.macService.find({ projectName: managedProjectName(host) })));
+        // Once per lease, should a server ignore the filter and answer every lease each time.
+        return [...new Map(lists.flatMap((list) => list.leases).map((lease) => [lease.leaseId, lease])).values()];
+      },
       observedLeaseIds: new Set(observation.leases.map((lease) => lease.leaseId)),
     },
   });

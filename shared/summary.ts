@@ -28,7 +28,17 @@ export interface PassSummary {
   failures: PassFailure[];
   /** Why observation failed, when it did. */
   error?: string;
-  observed: { leases: number; managedLeases: number; bots: number; strayBots: number; unparsedBots: number } | null;
+  observed: {
+    leases: number;
+    managedLeases: number;
+    /** Managed leases left alone because their entry in leases:find did not validate. */
+    malformedLeases: number;
+    /** Leases of other projects whose entry did not parse, skipped. */
+    skippedLeases: number;
+    bots: number;
+    strayBots: number;
+    unparsedBots: number;
+  } | null;
   blindHosts: { host: string; reason: string }[];
   brakes: Brake[];
   groups: GroupSummary[];
@@ -75,6 +85,8 @@ export function summarizePass(input: SummaryInput): PassSummary {
       ? {
           leases: observation.leases.length,
           managedLeases: observation.leases.filter((l) => l.managedHost !== null).length,
+          malformedLeases: observation.malformedLeases.length,
+          skippedLeases: observation.skippedLeases,
           bots: observation.hosts.reduce((sum, h) => sum + h.botCount, 0),
           strayBots: observation.strayBots.length,
           unparsedBots: observation.unparsedBots.length,

@@ -125,6 +125,8 @@ export function observation(leases: ObservedLease[], spec: ObservationSpec = {})
     }),
     strayBots: [],
     unparsedBots: [],
+    malformedLeases: [],
+    skippedLeases: 0,
   };
 }
 

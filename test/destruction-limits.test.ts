@@ -189,7 +189,7 @@ describe('blind-host protection', () => {
     seedTen();
     const config = parseConfig(documentWith(8, { brakeMinimum: 10, maxVacatesPerPass: '100%' }));
     const now = Date.now();
-    const leases = await new MacServiceClient({ url: fleet.macService.url, apiKey: async () => SECRETS.apiKey, customer: 'golang', timeoutMs: 2_000 }).find();
+    const leases = await new MacServiceClient({ url: fleet.macService.url, apiKey: async () => SECRETS.apiKey, customer: 'golang', timeoutMs: 2_000 }).find().then((list) => list.leases);
     const observation = joinFleet(config, leases, [{ host: PUBLIC_HOST, bots: [], error: null }, { host: SECURITY_HOST, bots: [], error: null }], now);
     expect(observation.hosts[0]!.blind).toBe(true);
     // Take the protection away: the host is believed.

@@ -188,7 +188,7 @@ describe('apply', () => {
     const base = options();
     const outcomes = await apply([create(), create()], {
       ...base,
-      recheck: { find: () => (base.macService as MacServiceClient).find(), observedLeaseIds: new Set([observed.leaseId]) },
+      recheck: { find: () => (base.macService as MacServiceClient).find().then((list) => list.leases), observedLeaseIds: new Set([observed.leaseId]) },
     });
     expect(outcomes.map((o) => [o.outcome, o.skipReason])).toEqual([
       ['skipped', 'superseded'],

@@ -73,9 +73,9 @@ afterAll(() => {
 });
 
 describe('MacServiceClient.find', () => {
-  it('sends the Go makemac request and returns every lease of the customer as domain leases', async () => {
-    world.addLease({ leaseId: '11111111-2222-4333-8444-555555555555', projectName: 'hand-made', expiresAt: Date.parse('2026-08-10T00:00:00Z') });
-    const leases = await client().find();
+  it('sends the Go makemac request and returns every lease of the customer, each cut to what a pass reads', async () => {
+    world.addLease({ leaseId: '11111111-2222-4333-8444-555555555555', projectName: 'hand-made', expiresAt: Date.parse('2026-08-10T00:00:00Z'), image: IMAGE });
+    const { leases, malformed, skipped } = await client().find();
     expect(leases).toEqual([
       {
         leaseId: '39b47cf6-2aaa-4c80-b9cb-b800844fb104',
@@ -83,17 +83,20 @@ describe('MacServiceClient.find', () => {
         projectName: 'makemac/chromium-swarm.appspot.com',
         expiresAt: NOW + 3_600_000,
         image: IMAGE,
-        metadata: { 'golang.hostname': 'darwin-amd64-14', 'golang.cert': CERT, 'golang.key': PRIVATE_KEY },
+        // The bot cert and key are dropped as the lease is read: never kept, so never leaked.
+        metadata: { 'golang.hostname': 'darwin-amd64-14' },
       },
+      // Another project's lease: only its id and tag.
       {
         leaseId: '11111111-2222-4333-8444-555555555555',
         customerName: 'golang',
         projectName: 'hand-made',
-        expiresAt: Date.parse('2026-08-10T00:00:00Z'),
+        expiresAt: null,
         image: '',
         metadata: {},
       },
     ]);
+    expect([malformed, skipped]).toEqual([[], 0]);
     const [request] = fake.requests;
     expect(request!.rawBody).toBe('{"vmResourceNamespace":{"customerName":"golang","projectName":"","subCustomerName":""}}\n');
     expect(request!.headers['x-goog-api-key']).toBe(API_KEY);
@@ -110,7 +113,7 @@ describe('MacServiceClient.find', () => {
 
   it('returns [] when MacService omits instances', async () => {
     world.leases.clear();
-    await expect(client().find()).resolves.toEqual([]);
+    await expect(client().find()).resolves.toEqual({ leases: [], malformed: [], skipped: 0 });
   });
 
   it('takes an absent or null expires as Go zero time (null) and defaults absent fields', async () => {
@@ -124,7 +127,7 @@ describe('MacServiceClient.find', () => {
         unknownTopLevel: 1,
       }),
     });
-    const leases = await client().find();
+    const { leases } = await client().find();
     expect(leases.map((l) => [l.leaseId, l.projectName, l.expiresAt, l.image])).toEqual([
       ['a', '', null, ''],
       ['b', '', null, ''],
@@ -135,18 +138,55 @@ describe('MacServiceClient.find', () => {
     ['an empty expires', ''],
     ['an unparsable expires', '2026-08-02 10:00:00'],
     ['an impossible date', '2026-02-30T10:00:00Z'],
-  ])('fails the whole response on %s, naming the field, not the metadata', async (_, expires) => {
+  ])('sets a managed lease with %s apart as malformed, naming the field, not the metadata', async (_, expires) => {
     const body = (await (await rawFind()).text()).replace(/"expires":"[^"]*"/, `"expires":${JSON.stringify(expires)}`);
     fake.inject('find', { kind: 'garbage', body });
+    const { leases, malformed } = await client().find();
+    expect(leases).toEqual([]);
+    expect(malformed).toEqual([
+      {
+        leaseId: '39b47cf6-2aaa-4c80-b9cb-b800844fb104',
+        projectName: 'makemac/chromium-swarm.appspot.com',
+        expiresAt: null,
+        problem: 'lease.expires: not an RFC 3339 timestamp',
+      },
+    ]);
+  });
+
+  it('skips, and counts, leases of other projects that do not parse, and reads the rest', async () => {
+    world.addLease({ leaseId: '11111111-2222-4333-8444-555555555555', projectName: 'hand-made', expiresAt: NOW });
+    const good = JSON.parse(await (await rawFind()).text());
+    const odd = [
+      { lease: { leaseId: 'x', expires: 'tomorrow' } },
+      { lease: { leaseId: 7, vmResourceNamespace: { customerName: 'golang', projectName: 'other' } } },
+      { lease: { leaseId: 'y', vmResourceNamespace: { customerName: 'golang', projectName: 'other' }, expires: 'tomorrow' } },
+      'not an object',
+      null,
+    ];
+    fake.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [odd[0], ...good.instances, ...odd.slice(1)] }) });
+    const { leases, malformed, skipped } = await client().find();
+    // Another project's odd expiry is never read: its id and tag are all makemac keeps of it.
+    expect(leases.map((l) => l.leaseId)).toEqual(['39b47cf6-2aaa-4c80-b9cb-b800844fb104', '11111111-2222-4333-8444-555555555555', 'y']);
+    expect(malformed).toEqual([]);
+    expect(skipped).toBe(4);
+  });
+
+  it.each([
+    ['a root that is not an object', '[{"lease":{}}]', '(root): expected an object'],
+    ['instances that are not an array', '{"instances":{"a":{"lease":{}}}}', 'instances: expected an array'],
+    ['instances that are a number', '{"instances":5}', 'instances: expected an array'],
+    ['a page token that is not a string', '{"instances":[],"nextPageToken":5}', 'nextPageToken: expected a string'],
+  ])('fails the whole response on %s', async (_, body, problem) => {
+    fake.inject('find', { kind: 'garbage', body });
     const error = await failure(client().find());
-    expect(error.message).toBe('macservice leases:find: invalid 200 response: instances.0.lease.expires: not an RFC 3339 timestamp');
+    expect(error.message).toBe(`macservice leases:find: invalid 200 response: ${problem}`);
     expect(error.details).toMatchObject({ endpoint: 'macservice leases:find', status: 200, retryable: false });
   });
 
   it('follows nextPageToken and refuses a repeating one', async () => {
     const firstPage = JSON.stringify({ instances: [{ lease: { leaseId: 'page-1', vmResourceNamespace: { customerName: 'golang' } } }], nextPageToken: 'p2' });
     fake.inject('find', { kind: 'garbage', body: firstPage, times: 1 });
-    const leases = await client().find();
+    const { leases } = await client().find();
     expect(leases.map((l) => l.leaseId)).toEqual(['page-1', '39b47cf6-2aaa-4c80-b9cb-b800844fb104']);
     expect(fake.requests[1]!.body).toEqual({
       vmResourceNamespace: { customerName: 'golang', projectName: '', subCustomerName: '' },
@@ -165,15 +205,15 @@ describe('MacServiceClient.find', () => {
   ])('fails on %s with HTTP 200 without quoting the body', async (_, makeBody) => {
     fake.inject('find', { kind: 'garbage', body: await makeBody() });
     const error = await failure(client().find());
-    expect(error.message).toMatch(/^macservice leases:find: invalid 200 response: body is not JSON \(\d+ chars, content-type /);
+    expect(error.message).toMatch(/^macservice leases:find: invalid 200 response: body is not JSON \(\d+ bytes, content-type /);
     expect(error.details).toMatchObject({ status: 200, retryable: false, outcomeUnknown: true });
   });
 
-  it('names what failed validation by path, without the values around it', async () => {
+  it('names what failed validation of a managed lease by path, without the values around it', async () => {
     const body = (await (await rawFind()).text()).replace('"leaseId":"39b47cf6-2aaa-4c80-b9cb-b800844fb104"', '"leaseId":42');
     fake.inject('find', { kind: 'garbage', body });
-    const error = await failure(client().find());
-    expect(error.message).toBe('macservice leases:find: invalid 200 response: instances.0.lease.leaseId: Invalid input: expected string, received number');
+    const { malformed } = await client().find();
+    expect(malformed.map((m) => [m.leaseId, m.problem])).toEqual([['', 'lease.leaseId: Invalid input: expected string, received number']]);
   });
 });
 

@@ -48,12 +48,13 @@ function bootNewLeases(before: ReadonlySet<string>): WorldLease[] {
 
 /** The real clients, with `find` passed through `wrap`: another party acting between two reads. */
 function wrapFind(clients: PassClients, wrap: (find: () => ReturnType<PassClients['macService']['find']>, call: number) => ReturnType<PassClients['macService']['find']>): PassClients {
+  // Calls: 1 is the observation, 2 and on the re-reads before the creates (one per host with creates).
   let calls = 0;
   const real = clients.macService;
   return {
     ...clients,
     macService: {
-      find: () => wrap(() => real.find(), ++calls),
+      find: (filter) => wrap(() => real.find(filter), ++calls),
       create: (request) => real.create(request),
       renew: (id, seconds) => real.renew(id, seconds),
       vacate: (id) => real.vacate(id),

@@ -4,9 +4,10 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Bot, Lease } from '../shared/fleet';
+import type { LeaseList } from '../shared/observe';
 import { ApiError, DEFAULT_MAX_RESPONSE_BYTES, postJson } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
-import { findResponse } from '../shared/macservice/wire';
+import { readInstance } from '../shared/macservice/wire';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
 import { startSwarmingFake, type SwarmingFake } from '../shared/sim/swarming-fake';
 import { World } from '../shared/sim/world';
@@ -48,6 +49,19 @@ function instance(leaseId: string, overrides: Record<string, unknown> = {}) {
 
 const validFind = () => ({ instances: [instance(LEASE_A), instance(LEASE_B)] });
 
+/** Every lease well formed, and every malformed one described without a value from the answer. */
+function expectWellFormedList(list: LeaseList): void {
+  expectWellFormedLeases(list.leases);
+  for (const lease of list.malformed) {
+    expect(lease.projectName.startsWith('makemac/')).toBe(true);
+    expect(lease.problem).not.toContain(MARK);
+    expect(lease.problem.length).toBeLessThan(600);
+  }
+  expect(Number.isInteger(list.skipped) && list.skipped >= 0).toBe(true);
+}
+
+const EMPTY_LIST: LeaseList = { leases: [], malformed: [], skipped: 0 };
+
 /** The outcome of a call: its value, or the ApiError it failed with. Anything else fails the test. */
 async function settle<T>(call: Promise<T>): Promise<{ value: T } | { error: ApiError }> {
   try {
@@ -60,6 +74,8 @@ async function settle<T>(call: Promise<T>): Promise<{ value: T } | { error: ApiE
 
 function expectWellFormedLeases(leases: Lease[]): void {
   for (const lease of leases) {
+    // Only the keys a pass reads are kept: never the bot cert and key.
+    expect(Object.keys(lease.metadata).every((key) => key === 'golang.hostname' || key === 'makemac.created')).toBe(true);
     expect(typeof lease.leaseId).toBe('string');
     expect(lease.leaseId.length).toBeGreaterThan(0);
     expect(typeof lease.customerName).toBe('string');
@@ -212,24 +228,25 @@ function withJunk(document: unknown, path: (string | number)[], value: unknown):
 }
 
 const FIND_PATHS = paths(validFind());
+const isOwned = (namespace: { customerName: string; projectName: string }) => namespace.customerName === 'golang' && namespace.projectName === `makemac/${PUBLIC_HOST}`;
+const INSTANCE_PATHS = paths(instance(LEASE_A));
 
 describe('the response schemas, fuzzed directly', () => {
-  it('findResponse never throws, whatever JSON it is given', () => {
+  it('readInstance never throws, whatever JSON it is given', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        expect(() => findResponse.safeParse(value)).not.toThrow();
+        expect(() => readInstance(value, isOwned)).not.toThrow();
       }),
       { numRuns: 500 },
     );
   });
 
-  it('findResponse: a valid answer with any one value replaced parses or fails by path', () => {
+  it('readInstance: a valid instance with any one value replaced is a lease, a malformed managed lease named by path, or skipped', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...FIND_PATHS), junk, (path, value) => {
-        const parsed = findResponse.safeParse(withJunk(validFind(), path, value));
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) expect(issue.message).not.toContain(MARK);
-        }
+      fc.property(fc.constantFrom(...INSTANCE_PATHS), junk, (path, value) => {
+        const reading = readInstance(withJunk(instance(LEASE_A), path, value), isOwned);
+        if (reading.kind === 'lease') expectWellFormedLeases([reading.lease]);
+        if (reading.kind === 'malformed') expect(reading.lease.problem).not.toContain(MARK);
       }),
       { numRuns: 500 },
     );
@@ -289,19 +306,31 @@ describe('MacService answers, through the real client', () => {
     ['truncated mid-secret', JSON.stringify(validFind()).split(`${MARK}-key`)[0]! + MARK],
     ['an HTML error page', `<!DOCTYPE html><html><head><title>Error 502</title></head><body>Bad Gateway ${MARK}</body></html>`],
     ['instances not a list', JSON.stringify({ instances: { [LEASE_A]: instance(LEASE_A) } })],
-    ['a null instance', JSON.stringify({ instances: [null] })],
-    ['an instance without a lease', JSON.stringify({ instances: [{ instanceSpecification: {} }] })],
-    ['an empty lease id', JSON.stringify({ instances: [instance('')] })],
-    ['a numeric lease id', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, leaseId: 7 } }] })],
-    ['no namespace', JSON.stringify({ instances: [{ lease: { leaseId: LEASE_A, expires: '2026-08-03T10:00:00Z' } }] })],
-    ['expires not a timestamp', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: `${MARK}` } }] })],
-    ['expires empty', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: '' } }] })],
-    ['expires a number', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: 1785664800 } }] })],
-    ['expires on 30 February', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: '2026-02-30T00:00:00Z' } }] })],
-    ['metadata an object', JSON.stringify({ instances: [instance(LEASE_A, { instanceSpecification: { metadata: { 'golang.key': MARK } } })] })],
-    ['a metadata value not a string', JSON.stringify({ instances: [instance(LEASE_A, { instanceSpecification: { metadata: [{ key: 'golang.key', value: { pem: MARK } }] } })] })],
     ['a numeric page token', JSON.stringify({ ...validFind(), nextPageToken: 7 })],
   ];
+
+  /** One bad instance among good ones: the answer stands, the instance is set apart or skipped. */
+  const BAD_INSTANCES: [string, unknown, 'malformed' | 'skipped'][] = [
+    ['a null instance', null, 'skipped'],
+    ['an instance without a lease', { instanceSpecification: {} }, 'skipped'],
+    ['no namespace', { lease: { leaseId: LEASE_A, expires: '2026-08-03T10:00:00Z' } }, 'skipped'],
+    ['an empty lease id', instance(''), 'malformed'],
+    ['a numeric lease id', { ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, leaseId: 7 } }, 'malformed'],
+    ['expires not a timestamp', { ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: `${MARK}` } }, 'malformed'],
+    ['expires empty', { ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: '' } }, 'malformed'],
+    ['expires a number', { ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: 1785664800 } }, 'malformed'],
+    ['expires on 30 February', { ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: '2026-02-30T00:00:00Z' } }, 'malformed'],
+    ['metadata an object', instance(LEASE_A, { instanceSpecification: { metadata: { 'golang.key': MARK } } }), 'malformed'],
+    ['a metadata value not a string', instance(LEASE_A, { instanceSpecification: { metadata: [{ key: 'golang.key', value: { pem: MARK } }] } }), 'malformed'],
+  ];
+
+  it.each(BAD_INSTANCES)('reads the other leases of an answer with %s, which is set apart or skipped without quoting it', async (_name, bad, fate) => {
+    const outcome = await findWith(JSON.stringify({ instances: [instance(LEASE_B), bad] }));
+    if (!('value' in outcome)) throw new Error(`expected a parse, got ${outcome.error.message}`);
+    expectWellFormedList(outcome.value);
+    expect(outcome.value.leases.map((l) => l.leaseId)).toEqual([LEASE_B]);
+    expect([outcome.value.malformed.length, outcome.value.skipped]).toEqual(fate === 'malformed' ? [1, 0] : [0, 1]);
+  });
 
   it.each(BAD_FIND_BODIES)('refuses %s as a terminal ApiError that quotes nothing from the body', async (_name, body) => {
     const outcome = await findWith(body);
@@ -312,8 +341,8 @@ describe('MacService answers, through the real client', () => {
   });
 
   it('reads an empty object, null instances and unknown fields at every level as Go would', async () => {
-    expect(await findWith('{}')).toEqual({ value: [] });
-    expect(await findWith('{"instances":null,"nextPageToken":null}')).toEqual({ value: [] });
+    expect(await findWith('{}')).toEqual({ value: EMPTY_LIST });
+    expect(await findWith('{"instances":null,"nextPageToken":null}')).toEqual({ value: EMPTY_LIST });
     const extra = {
       surprise: { nested: [1, 2, 3] },
       instances: [
@@ -325,28 +354,29 @@ describe('MacService answers, through the real client', () => {
       ],
     };
     const outcome = await findWith(JSON.stringify(extra));
-    expect(outcome).toMatchObject({ value: [{ leaseId: LEASE_A, image: IMAGE_14, expiresAt: Date.parse('2026-08-03T10:00:00Z') }] });
+    expect(outcome).toMatchObject({ value: { leases: [{ leaseId: LEASE_A, image: IMAGE_14, expiresAt: Date.parse('2026-08-03T10:00:00Z') }] } });
   });
 
   it('reads a lease without expiry or specification with zero values', async () => {
     const bare = { lease: { leaseId: LEASE_A, vmResourceNamespace: { customerName: 'golang' } } };
     expect(await findWith(JSON.stringify({ instances: [bare] }))).toEqual({
-      value: [{ leaseId: LEASE_A, customerName: 'golang', projectName: '', expiresAt: null, image: '', metadata: {} }],
+      value: { ...EMPTY_LIST, leases: [{ leaseId: LEASE_A, customerName: 'golang', projectName: '', expiresAt: null, image: '', metadata: {} }] },
     });
   });
 
   it('hands a lease listed twice to the observation, which collapses it', async () => {
     const outcome = await findWith(JSON.stringify({ instances: [instance(LEASE_A), instance(LEASE_B), instance(LEASE_A)] }));
-    expect('value' in outcome && outcome.value.map((l) => l.leaseId)).toEqual([LEASE_A, LEASE_B, LEASE_A]);
+    expect('value' in outcome && outcome.value.leases.map((l) => l.leaseId)).toEqual([LEASE_A, LEASE_B, LEASE_A]);
   });
 
-  it('keeps a metadata key named __proto__ as plain data', async () => {
-    const body = `{"instances":[{"lease":{"leaseId":"${LEASE_A}","vmResourceNamespace":{"customerName":"golang"}},"instanceSpecification":{"metadata":[{"key":"__proto__","value":"x"},{"key":"constructor","value":"y"}]}}]}`;
+  it('keeps keys named __proto__ as plain data and drops metadata keys a pass does not read', async () => {
+    const body = `{"instances":[{"lease":{"leaseId":"${LEASE_A}","vmResourceNamespace":{"customerName":"golang","projectName":"makemac/${PUBLIC_HOST}"},"__proto__":{"polluted":1}},"instanceSpecification":{"metadata":[{"key":"__proto__","value":"x"},{"key":"constructor","value":"y"},{"key":"golang.hostname","value":"h"}]}}]}`;
     const outcome = await findWith(body);
     if (!('value' in outcome)) throw new Error('expected a parse');
-    const metadata = outcome.value[0]!.metadata;
+    const metadata = outcome.value.leases[0]!.metadata;
     expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
-    expect(Object.keys(metadata).sort()).toEqual(['__proto__', 'constructor']);
+    expect(metadata).toEqual({ 'golang.hostname': 'h' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('reads every timestamp width in `expires`', async () => {
@@ -354,7 +384,7 @@ describe('MacService answers, through the real client', () => {
     for (let digits = 0; digits <= 9; digits++) {
       const expires = `2026-08-03T12:00:00${digits ? `.${'987654321'.slice(0, digits)}` : ''}+02:00`;
       const outcome = await findWith(JSON.stringify({ instances: [{ lease: { ...instance(LEASE_A).lease, expires } }] }));
-      expect(outcome, expires).toMatchObject({ value: [{ expiresAt: base + Number('987'.slice(0, digits).padEnd(3, '0')) }] });
+      expect(outcome, expires).toMatchObject({ value: { leases: [{ expiresAt: base + Number('987'.slice(0, digits).padEnd(3, '0')) }] } });
     }
   });
 
@@ -362,20 +392,22 @@ describe('MacService answers, through the real client', () => {
     const hugeId = 'a'.repeat(2_000_000);
     const many = Array.from({ length: 20_000 }, (_, i) => instance(`00000000-0000-4000-8000-${pad(i, 12)}`));
     const hugeUnknown = { ...validFind(), padding: MARK.repeat(200_000) };
-    expect(await findWith(JSON.stringify({ instances: [instance(hugeId)] }))).toMatchObject({ value: [{ leaseId: hugeId }] });
+    expect(await findWith(JSON.stringify({ instances: [instance(hugeId)] }))).toMatchObject({ value: { leases: [{ leaseId: hugeId }] } });
     const outcome = await findWith(JSON.stringify({ instances: many }));
-    expect('value' in outcome && outcome.value.length).toBe(20_000);
-    expect(await findWith(JSON.stringify(hugeUnknown))).toMatchObject({ value: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] });
-    // And a huge invalid one still makes a short message.
+    expect('value' in outcome && outcome.value.leases.length).toBe(20_000);
+    expect(await findWith(JSON.stringify(hugeUnknown))).toMatchObject({ value: { leases: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] } });
+    // And a huge invalid one still makes a short description.
     const invalid = await findWith(JSON.stringify({ instances: [instance(LEASE_A, { instanceSpecification: { metadata: MARK.repeat(100_000) } })] }));
-    expect('error' in invalid).toBe(true);
+    if (!('value' in invalid)) throw new Error('expected a parse');
+    expectWellFormedList(invalid.value);
+    expect(invalid.value.malformed).toHaveLength(1);
   });
 
   it('fuzzed: any JSON document is a list of well-formed leases or a terminal ApiError', async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
         const outcome = await findWith(JSON.stringify(value));
-        if ('value' in outcome) expectWellFormedLeases(outcome.value);
+        if ('value' in outcome) expectWellFormedList(outcome.value);
         else expect(outcome.error.details.retryable).toBe(false);
       }),
       { numRuns: 150 },
@@ -386,7 +418,7 @@ describe('MacService answers, through the real client', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...FIND_PATHS), junk, async (path, value) => {
         const outcome = await findWith(JSON.stringify(withJunk(validFind(), path, value)));
-        if ('value' in outcome) expectWellFormedLeases(outcome.value);
+        if ('value' in outcome) expectWellFormedList(outcome.value);
       }),
       { numRuns: 200 },
     );
@@ -397,7 +429,7 @@ describe('MacService answers, through the real client', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: text.length }), fc.string({ maxLength: 20 }), async (cut, tail) => {
         const outcome = await findWith(text.slice(0, cut) + tail);
-        if ('value' in outcome) expectWellFormedLeases(outcome.value);
+        if ('value' in outcome) expectWellFormedList(outcome.value);
       }),
       { numRuns: 150 },
     );
@@ -428,7 +460,7 @@ describe('MacService answers, through the real client', () => {
   it('reads a 200 whose Content-Type is wrong by its body, and refuses HTML or text bodies', async () => {
     const url = `${raw.url}/v1alpha1/`;
     raw.handler = (_req, _body, res) => answer(res, 200, JSON.stringify(validFind()), { 'Content-Type': 'text/html' });
-    expect(await settle(client(url).find())).toMatchObject({ value: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] });
+    expect(await settle(client(url).find())).toMatchObject({ value: { leases: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] } });
     for (const [type, body] of [
       ['text/html; charset=UTF-8', `<html><body>Sign in to continue ${MARK}</body></html>`],
       ['text/plain', `upstream connect error ${MARK}`],
@@ -436,7 +468,7 @@ describe('MacService answers, through the real client', () => {
     ]) {
       raw.handler = (_req, _body, res) => answer(res, 200, body!, { 'Content-Type': type! });
       const outcome = await settle(client(url).find());
-      expect('error' in outcome && outcome.error.message).toMatch(new RegExp(`body is not JSON \\(\\d+ chars, content-type ${type!.replace(/[+.;]/g, '.')}\\)`));
+      expect('error' in outcome && outcome.error.message).toMatch(new RegExp(`body is not JSON \\(\\d+ bytes, content-type ${type!.replace(/[+.;]/g, '.')}\\)`));
       if ('error' in outcome) messages.push(outcome.error.message);
     }
   });
@@ -467,7 +499,7 @@ describe('MacService answers, through the real client', () => {
     expect(raw.bodies).toHaveLength(100);
   });
 
-  it(`refuses an answer larger than the ${DEFAULT_MAX_RESPONSE_BYTES / 2 ** 20} MiB default cap without buffering all of it`, async () => {
+  it('refuses a find answer larger than its cap without reading all of it', async () => {
     let sent = 0;
     raw.handler = async (_req, _body, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -479,8 +511,9 @@ describe('MacService answers, through the real client', () => {
       }
       res.end();
     };
-    const outcome = await settle(client(`${raw.url}/v1alpha1/`, 10_000).find());
-    expect('error' in outcome && outcome.error.message).toBe(`macservice leases:find: response larger than ${DEFAULT_MAX_RESPONSE_BYTES} bytes refused`);
+    const capped = new MacServiceClient({ url: `${raw.url}/v1alpha1/`, apiKey: async () => API_KEY, customer: 'golang', timeoutMs: 10_000, maxFindResponseBytes: 16 << 20 });
+    const outcome = await settle(capped.find());
+    expect('error' in outcome && outcome.error.message).toBe(`macservice leases:find: response larger than ${16 << 20} bytes refused`);
     expect('error' in outcome && outcome.error.details.retryable).toBe(false);
     expect(sent).toBeLessThan(80 << 20);
   });
@@ -750,8 +783,8 @@ function BAD_FIND_BODIES_FOR_PASS(): [string, string][] {
     ['an empty body', ''],
     ['an HTML error page', '<html><body>502 Bad Gateway</body></html>'],
     ['truncated JSON', JSON.stringify(validFind()).slice(0, 150)],
-    ['a lease with an unparsable expiry', JSON.stringify({ instances: [{ ...instance(LEASE_A), lease: { ...instance(LEASE_A).lease, expires: 'never' } }] })],
-    ['an instance without a lease', JSON.stringify({ instances: [{}] })],
+    ['instances that are not a list', JSON.stringify({ instances: { [LEASE_A]: instance(LEASE_A) } })],
+    ['an array', JSON.stringify(validFind().instances)],
     ['a repeating page token', JSON.stringify({ ...validFind(), nextPageToken: 'again' })],
   ];
 }

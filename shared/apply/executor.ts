@@ -52,11 +52,11 @@ export interface ExecutorOptions {
   /** Called as each action finishes, so its log line is written when it happens. */
   onOutcome?: (outcome: Outcome) => void;
   /**
-   * Re-reads the leases just before the creates. Two passes that overlap (a manual run
-   * during a scheduled one) would both fill the same deficit; leases that appeared since the
-   * observation stand in for creates of their group. See supersededCreates().
+   * Re-reads the leases of the creates' hosts just before the creates. Two passes that overlap
+   * (a manual run during a scheduled one) would both fill the same deficit; leases that
+   * appeared since the observation stand in for creates of their group. See supersededCreates().
    */
-  recheck?: { find: () => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
+  recheck?: { find: (swarmingHosts: string[]) => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
 }
 
 export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
@@ -85,7 +85,7 @@ async function supersededCreates(
 ): Promise<Set<CreateAction>> {
   let fresh: Lease[];
   try {
-    fresh = await recheck.find();
+    fresh = await recheck.find([...new Set(creates.map((action) => action.swarmingHost))].sort());
   } catch {
     // The plan stands: without a fresh read the creates are as justified as when planned.
     return new Set();

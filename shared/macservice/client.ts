@@ -2,17 +2,16 @@
 // answer validated. find and create answers may echo the bot cert and key in lease metadata,
 // so their bodies never reach an error message; see describeInvalid() in http.ts.
 import type { z } from 'zod';
-import { METADATA, type Lease } from '../fleet';
+import { METADATA, ownedHost, taggedHost } from '../fleet';
 import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
-import type { LeaseFinder } from '../observe';
+import type { LeaseFinder, LeaseList } from '../observe';
+import { FindPageReader, type FindPage } from './find-page';
 import {
   createRequestBody,
   createResponse,
   findRequestBody,
-  findResponse,
   renewRequestBody,
   renewResponse,
-  toLease,
   vacateRequestBody,
   vacateResponse,
   type CreateLeaseRequest,
@@ -30,25 +29,44 @@ export interface MacServiceClientOptions {
   customer: string;
   /** One HTTP request. */
   timeoutMs: number;
+  /** Defaults to FIND_MAX_RESPONSE_BYTES. */
+  maxFindResponseBytes?: number;
+  /**
+   * The configured and retired hosts (config/schema.ts ownedSwarmingHosts): leases of these are
+   * validated strictly, all others read leniently. Absent: every `makemac/…` tag of the customer.
+   */
+  ownedHosts?: ReadonlySet<string>;
   calls?: CallCounter;
 }
 
 /** A repeating or endless page token must not hang a pass. */
 const MAX_FIND_PAGES = 100;
+/**
+ * A find answer is read as it streams and only a few fields of each lease are kept, so its size
+ * costs time, not memory: 50,000 leases with real-size bot certs and keys are about 200 MB.
+ * Beyond this the answer is refused (the observation fails) rather than read on.
+ */
+export const FIND_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
 
 export class MacServiceClient implements LeaseFinder {
   constructor(private readonly options: MacServiceClientOptions) {}
 
-  /** Every lease of the customer, of every project: unmanaged ones are filtered later. */
-  async find(): Promise<Lease[]> {
-    const leases: Lease[] = [];
+  /**
+   * Every lease of the customer, of every project: managed ones with the fields a pass reads,
+   * others reduced to their id and tag. A lease of another project that does not parse is
+   * skipped (counted); a managed one that does not parse is returned apart, to be left alone.
+   */
+  async find(filter: { projectName?: string } = {}): Promise<LeaseList> {
+    const list: LeaseList = { leases: [], malformed: [], skipped: 0 };
     const seenTokens = new Set<string>();
     let pageToken: string | undefined;
     for (let page = 1; ; page++) {
-      const response = await this.call('find', findRequestBody(this.options.customer, pageToken), findResponse);
-      leases.push(...response.instances.map(toLease));
-      if (response.nextPageToken === '') return leases;
-      if (seenTokens.has(response.nextPageToken) || page >= MAX_FIND_PAGES) {
+      const found = await this.findPage(filter.projectName ?? '', pageToken);
+      list.leases.push(...found.leases);
+      list.malformed.push(...found.malformed);
+      list.skipped += found.skipped;
+      if (found.nextPageToken === '') return list;
+      if (seenTokens.has(found.nextPageToken) || page >= MAX_FIND_PAGES) {
         throw new ApiError(`macservice leases:find: pagination did not end after ${page} page(s)`, {
           endpoint: 'macservice leases:find',
           status: 200,
@@ -56,9 +74,27 @@ export class MacServiceClient implements LeaseFinder {
           outcomeUnknown: false,
         });
       }
-      seenTokens.add(response.nextPageToken);
-      pageToken = response.nextPageToken;
+      seenTokens.add(found.nextPageToken);
+      pageToken = found.nextPageToken;
     }
+  }
+
+  private async findPage(projectName: string, pageToken: string | undefined): Promise<FindPage> {
+    const { customer, ownedHosts } = this.options;
+    const reader = new FindPageReader((namespace) =>
+      ownedHosts ? ownedHost(namespace, customer, ownedHosts) !== null : namespace.customerName === customer && taggedHost(namespace.projectName) !== null,
+    );
+    const response = await this.request('find', findRequestBody(this.options.customer, projectName, pageToken), {
+      onBody: (chunk) => reader.write(chunk),
+      maxResponseBytes: this.options.maxFindResponseBytes ?? FIND_MAX_RESPONSE_BYTES,
+    });
+    const page = reader.end();
+    if (!('problem' in page)) return page;
+    const problem =
+      page.problem === 'body is not JSON'
+        ? `body is not JSON (${reader.bytesRead} bytes, content-type ${response.headers.get('content-type') ?? 'none'})`
+        : page.problem;
+    throw invalidAnswer('macservice leases:find', '', problem);
   }
 
   async create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }> {
@@ -87,33 +123,7 @@ export class MacServiceClient implements LeaseFinder {
   ): Promise<z.output<S>> {
     const endpoint = `macservice leases:${verb}`;
     const about = leaseId === undefined ? '' : ` (lease ${leaseId})`;
-    const apiKey = await this.options.apiKey();
-    this.options.calls?.record(`macservice.${verb}`);
-    let response: HttpResponse;
-    try {
-      response = await postJson(`${this.options.url}leases:${verb}`, {
-        endpoint,
-        headers: { 'Content-Type': 'application/json', 'x-goog-api-key': apiKey },
-        body,
-        timeoutMs: this.options.timeoutMs,
-      });
-    } catch (err) {
-      if (err instanceof ApiError) throw new ApiError(`${err.message}${about}`, err.details);
-      throw err;
-    }
-
-    if (response.status !== 200) {
-      const retryable = response.status === 429 || response.status >= 500;
-      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(redact(response.body, apiKey, secrets))}`, {
-        endpoint,
-        status: response.status,
-        retryable,
-        // A gateway error (500/502/504) may come after the server applied the call; 429 and 503 refuse it.
-        outcomeUnknown: response.status >= 500 && response.status !== 503,
-        retryAfterSeconds: retryable ? retryAfterSeconds(response.headers) : undefined,
-      });
-    }
-
+    const response = await this.request(verb, body, { leaseId, secrets });
     let json: unknown;
     let problem: string | null = null;
     try {
@@ -127,14 +137,57 @@ export class MacServiceClient implements LeaseFinder {
       if (parsed.success) return parsed.data;
       problem = describeInvalid(parsed.error, '(root)');
     }
-    // HTTP 200 said the call was done, but nothing in the answer can be trusted.
-    throw new ApiError(`${endpoint}: invalid 200 response${about}: ${problem}`, {
-      endpoint,
-      status: 200,
-      retryable: false,
-      outcomeUnknown: true,
-    });
+    throw invalidAnswer(endpoint, about, problem);
   }
+
+  /** Sends one call; resolves to its HTTP 200 answer, and throws an ApiError for anything else. */
+  private async request(
+    verb: MacServiceVerb,
+    body: string,
+    options: { leaseId?: string; secrets?: readonly string[]; onBody?: (chunk: Uint8Array) => boolean; maxResponseBytes?: number },
+  ): Promise<HttpResponse> {
+    const endpoint = `macservice leases:${verb}`;
+    const about = options.leaseId === undefined ? '' : ` (lease ${options.leaseId})`;
+    const apiKey = await this.options.apiKey();
+    this.options.calls?.record(`macservice.${verb}`);
+    let response: HttpResponse;
+    try {
+      response = await postJson(`${this.options.url}leases:${verb}`, {
+        endpoint,
+        headers: { 'Content-Type': 'application/json', 'x-goog-api-key': apiKey },
+        body,
+        timeoutMs: this.options.timeoutMs,
+        ...(options.onBody ? { onBody: options.onBody } : {}),
+        ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ApiError) throw new ApiError(`${err.message}${about}`, err.details);
+      throw err;
+    }
+
+    if (response.status !== 200) {
+      const retryable = response.status === 429 || response.status >= 500;
+      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(redact(response.body, apiKey, options.secrets ?? []))}`, {
+        endpoint,
+        status: response.status,
+        retryable,
+        // A gateway error (500/502/504) may come after the server applied the call; 429 and 503 refuse it.
+        outcomeUnknown: response.status >= 500 && response.status !== 503,
+        retryAfterSeconds: retryable ? retryAfterSeconds(response.headers) : undefined,
+      });
+    }
+    return response;
+  }
+}
+
+/** HTTP 200 said the call was done, but nothing in the answer can be trusted. */
+function invalidAnswer(endpoint: string, about: string, problem: string): ApiError {
+  return new ApiError(`${endpoint}: invalid 200 response${about}: ${problem}`, {
+    endpoint,
+    status: 200,
+    retryable: false,
+    outcomeUnknown: true,
+  });
 }
 
 /**

@@ -1,8 +1,10 @@
 // MacService's JSON, both ways (wire-notes.md §6). Responses are decoded as leniently as Go's
 // encoding/json did — unknown fields ignored, absent or null fields take zero values — with one
-// exception Go also made: a timestamp that is present but unparsable fails the whole response.
+// exception Go also made: a timestamp that is present but unparsable fails the response, or, in
+// `find`, the one lease it belongs to.
 import { z } from 'zod';
-import type { Lease } from '../fleet';
+import { METADATA, type Lease } from '../fleet';
+import { describeInvalid } from '../http';
 import { parseTimestamp } from '../timestamp';
 
 /** proto3 JSON Duration, e.g. "86400s". */
@@ -56,12 +58,6 @@ const instance = z.object({
   instanceSpecification: instanceSpecification.nullish(),
 });
 
-export const findResponse = z.object({
-  instances: z.array(instance).nullish().transform((list) => list ?? []),
-  /** Not known to exist (wire-notes.md §6.6); followed if it ever appears. */
-  nextPageToken: text,
-});
-
 export const createResponse = z.object({
   pendingLease: z.object({ leaseId: z.string().min(1), expires }),
 });
@@ -71,12 +67,20 @@ export const renewResponse = z.object({ expires });
 /** Go decoded vacate's answer into an empty struct, so it must still be a JSON object. */
 export const vacateResponse = z.object({});
 
-type Instance = z.output<typeof findResponse>['instances'][number];
+type Instance = z.output<typeof instance>;
 
-export function toLease(item: Instance): Lease {
+/**
+ * The only metadata keys a pass reads (group attribution and age, fleet.ts). The rest, the bot
+ * cert and key among them, is dropped as each lease is read: it is never kept, so never leaked.
+ */
+const KEPT_METADATA: ReadonlySet<string> = new Set([METADATA.hostname, METADATA.created]);
+
+function toLease(item: Instance): Lease {
   const spec = item.instanceSpecification;
   // fromEntries defines own properties, so even a key named __proto__ stays plain data.
-  const metadata: Record<string, string> = Object.fromEntries((spec?.metadata ?? []).map((entry) => [entry.key, entry.value]));
+  const metadata: Record<string, string> = Object.fromEntries(
+    (spec?.metadata ?? []).filter((entry) => KEPT_METADATA.has(entry.key)).map((entry) => [entry.key, entry.value]),
+  );
   return {
     leaseId: item.lease.leaseId,
     customerName: item.lease.vmResourceNamespace.customerName,
@@ -85,6 +89,72 @@ export function toLease(item: Instance): Lease {
     image: spec?.diskSelection?.imageHashes?.bootSha256 ?? '',
     metadata,
   };
+}
+
+/** Of another project's lease only what tells it apart: its id and tag. */
+const foreignInstance = z.object({
+  lease: z.object({ leaseId: z.string().min(1), vmResourceNamespace: z.object({ customerName: text, projectName: text }) }),
+});
+
+/** A managed lease whose instance did not validate: it is left alone this pass. */
+export interface MalformedLease {
+  /** '' when the id itself is missing or not a string. */
+  leaseId: string;
+  projectName: string;
+  /** Epoch ms when `expires` still parses, else null. */
+  expiresAt: number | null;
+  /** The paths that failed, never their values (metadata may hold secrets). */
+  problem: string;
+}
+
+export type InstanceReading =
+  | { kind: 'lease'; lease: Lease }
+  | { kind: 'malformed'; lease: MalformedLease }
+  /** Not ours and not readable: skipped, and counted. */
+  | { kind: 'skipped' };
+
+/** Whether a lease of this namespace is makemac's own (fleet.ts ownedHost). */
+export type IsOwned = (namespace: { customerName: string; projectName: string }) => boolean;
+
+/**
+ * One element of `instances`. A managed lease is validated strictly, since makemac acts on it;
+ * any other lease is read leniently, only for its id and tag, so that one odd lease of another
+ * project cannot stop every pass.
+ */
+export function readInstance(value: unknown, isOwned: IsOwned): InstanceReading {
+  const lease = field(value, 'lease');
+  const namespace = field(lease, 'vmResourceNamespace');
+  const customerName = field(namespace, 'customerName');
+  const projectName = field(namespace, 'projectName');
+  if (typeof customerName === 'string' && typeof projectName === 'string' && isOwned({ customerName, projectName })) {
+    const parsed = instance.safeParse(value);
+    if (parsed.success) return { kind: 'lease', lease: toLease(parsed.data) };
+    const leaseId = field(lease, 'leaseId');
+    const expiresText = field(lease, 'expires');
+    return {
+      kind: 'malformed',
+      lease: {
+        leaseId: typeof leaseId === 'string' ? leaseId : '',
+        projectName,
+        expiresAt: typeof expiresText === 'string' ? parseTimestamp(expiresText) : null,
+        problem: describeInvalid(parsed.error, '(instance)'),
+      },
+    };
+  }
+  const parsed = foreignInstance.safeParse(value);
+  if (!parsed.success) return { kind: 'skipped' };
+  const { leaseId, vmResourceNamespace } = parsed.data.lease;
+  return {
+    kind: 'lease',
+    lease: { leaseId, customerName: vmResourceNamespace.customerName, projectName: vmResourceNamespace.projectName, expiresAt: null, image: '', metadata: {} },
+  };
+}
+
+/** An own property of an object, else undefined. */
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }
 
 // ---- Requests ---------------------------------------------------------------------------------
@@ -115,8 +185,9 @@ function namespaceBody(customerName: string, projectName: string) {
   return { customerName, projectName, subCustomerName: '' };
 }
 
-export function findRequestBody(customer: string, pageToken?: string): string {
-  const request: Record<string, unknown> = { vmResourceNamespace: namespaceBody(customer, '') };
+/** An empty projectName asks for the leases of every project of the customer. */
+export function findRequestBody(customer: string, projectName: string, pageToken?: string): string {
+  const request: Record<string, unknown> = { vmResourceNamespace: namespaceBody(customer, projectName) };
   if (pageToken !== undefined) request.pageToken = pageToken;
   return body(request);
 }
