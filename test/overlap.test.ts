@@ -1,6 +1,7 @@
-// Two passes at once (a manual run during a scheduled one). The design promises: at worst a
-// deficit is filled twice — the executor's re-read before the creates usually prevents even
-// that — no healthy lease is lost, and the next pass vacates the surplus (idle first, as
+// Two passes at once (a manual run during a scheduled one). What holds, and what the README
+// claims: at worst a deficit is filled twice — the executor's re-read before the creates only
+// catches another pass whose creates landed before it, so passes a few calls apart still both
+// create — no healthy lease is lost, and the next pass vacates the surplus (idle first, as
 // `excess`) so the fleet converges to its counts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { METADATA } from '../shared/fleet';
@@ -9,6 +10,7 @@ import type { WorldLease } from '../shared/sim/world';
 import { IMAGE_14, IMAGE_OLD, PUBLIC_HOST, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { requestsOf, runFleetPass } from './support/pass-harness';
 
+const LATENCY_MS = 50;
 const COUNTS = { 'darwin-amd64-14': 3, 'darwin-arm64-15': 2, 'darwin-amd64-14-security': 1 };
 
 let fleet: FakeFleet;
@@ -101,6 +103,32 @@ describe('two passes at once', () => {
     expect(requestsOf(fleet, 'vacate')).toEqual([]);
     for (const id of healthy) expect(fleet.world.leases.has(id)).toBe(true);
     expect([a.summary.outcome, b.summary.outcome]).toEqual(['ok', 'ok']);
+
+    await convergeAfterSurplus(creates - deficit, bootNewLeases(before));
+  });
+
+  it('staggered by 50 ms at 50 ms per call: measured, at most twice the deficit, and the next pass converges', async ({ annotate }) => {
+    const { deficit, healthy } = seedDeficit();
+    const before = new Set(fleet.world.leases.keys());
+    fleet.macService.inject('*', { kind: 'delay', ms: LATENCY_MS });
+    fleet.publicSwarming.inject({ kind: 'delay', ms: LATENCY_MS });
+    fleet.securitySwarming.inject({ kind: 'delay', ms: LATENCY_MS });
+
+    const first = runFleetPass(fleet);
+    await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+    const results = await Promise.all([first, runFleetPass(fleet)]);
+    fleet.macService.clearFaults();
+    fleet.publicSwarming.clearFaults();
+    fleet.securitySwarming.clearFaults();
+
+    const creates = requestsOf(fleet, 'create').length;
+    const superseded = results.flatMap((r) => r.outcomes).filter((o) => o.skipReason === 'superseded').length;
+    await annotate(`${creates} creates for a deficit of ${deficit}; ${superseded} superseded by the re-read`);
+    // What the README claims: never more than each pass's own deficit, no vacate, no healthy lease lost.
+    expect(creates).toBeGreaterThanOrEqual(deficit);
+    expect(creates).toBeLessThanOrEqual(2 * deficit);
+    expect(requestsOf(fleet, 'vacate')).toEqual([]);
+    for (const id of healthy) expect(fleet.world.leases.has(id)).toBe(true);
 
     await convergeAfterSurplus(creates - deficit, bootNewLeases(before));
   });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Bot, Lease } from '../shared/fleet';
 import type { LeaseList } from '../shared/observe';
-import { ApiError, DEFAULT_MAX_RESPONSE_BYTES, postJson } from '../shared/http';
+import { ApiError, postJson } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
 import { readInstance } from '../shared/macservice/wire';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
