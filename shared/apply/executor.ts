@@ -52,9 +52,10 @@ export interface ExecutorOptions {
   /** Called as each action finishes, so its log line is written when it happens. */
   onOutcome?: (outcome: Outcome) => void;
   /**
-   * Re-reads the leases of the creates' hosts just before the creates. Two passes that overlap
-   * (a manual run during a scheduled one) would both fill the same deficit; leases that
-   * appeared since the observation stand in for creates of their group. See supersededCreates().
+   * Re-reads the leases of the creates' hosts, while the health vacates run, before the creates.
+   * Two passes that overlap (a manual run during a scheduled one) would both fill the same
+   * deficit; leases that appeared since the observation stand in for creates of their group.
+   * See supersededCreates().
    */
   recheck?: { find: (swarmingHosts: string[]) => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
 }
@@ -63,10 +64,13 @@ export async function apply(actions: readonly Action[], options: ExecutorOptions
   const outcomes: Outcome[] = [];
   // Every call of the pass goes to MacService, so one Retry-After holds them all back.
   const throttle = new Throttle();
+  // Started now, read while the health vacates run, awaited just before the creates.
+  const creates = actions.filter((action): action is CreateAction => action.kind === 'create');
+  const recheck = creates.length > 0 && options.recheck && !options.dryRun ? supersededCreates(creates, options.recheck) : null;
   for (const phase of PHASE_ORDER) {
     let batch = actions.filter((action) => phaseOf(action) === phase);
-    if (phase === 'create' && batch.length > 0 && options.recheck && !options.dryRun) {
-      const superseded = await supersededCreates(batch as CreateAction[], options.recheck);
+    if (phase === 'create' && recheck) {
+      const superseded = await recheck;
       for (const action of superseded) {
         outcomes.push(finish(options, { action, outcome: 'skipped', skipReason: 'superseded', error: 'another pass already created a lease for this group since this one observed the fleet', attempts: 0, durationMs: 0 }));
       }

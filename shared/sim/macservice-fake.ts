@@ -294,7 +294,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, reply: Reply, headers: Record<string, string> = {}): void {
-  sendText(res, reply.status, JSON.stringify(reply.body), headers);
+  res.writeHead(reply.status, { 'Content-Type': 'application/json; charset=UTF-8', ...headers });
+  res.end(JSON.stringify(reply.body));
 }
 
 function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
