@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds the compiled bin when a source changed since the last build.
+    globalSetup: ['test/support/build.ts'],
     // The Google libraries probe the metadata server and shell out to gcloud without these.
     env: {
       METADATA_SERVER_DETECTION: 'none',

@@ -1,0 +1,69 @@
+// The command users run: package.json's `bin`, compiled by `npm ci`, started as a process of its
+// own with plain node — no TypeScript tooling at run time — against the fakes over loopback.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+
+const ROOT = path.join(__dirname, '..');
+const BIN = path.join(ROOT, JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin.makemac as string);
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: 'makemac-bin-test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+let fleet: FakeFleet;
+beforeEach(async () => {
+  fleet = await startFakeFleet();
+});
+afterEach(() => fleet.close());
+
+describe('the makemac bin', () => {
+  it('is compiled JavaScript that loads no TypeScript compiler', () => {
+    expect(BIN).toMatch(/\.js$/);
+    const source = readFileSync(BIN, 'utf8');
+    expect(source.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(source).not.toMatch(/tsx|typescript|esbuild/);
+  });
+
+  it('prints its usage', async () => {
+    const { code, stdout, stderr } = await run(['--help']);
+    expect([code, stderr]).toEqual([0, '']);
+    expect(stdout).toContain('makemac reconcile');
+  });
+
+  it('runs a pass: JSON lines on a pipe, the dead lease vacated, exit 0', async () => {
+    fleet.seedConvergedFleet();
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    const config = path.join(mkdtempSync(path.join(tmpdir(), 'makemac-bin-')), 'fleet.json');
+    writeFileSync(config, JSON.stringify(fleet.configDocument()));
+
+    const { code, stdout, stderr } = await run(['reconcile', '--config', config], SECRET_ENV);
+
+    expect([code, stderr]).toEqual([0, '']);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.find((l) => l.event === 'lease.vacate')).toMatchObject({ leaseId: dead.leaseId, reason: 'dead', outcome: 'ok' });
+    expect(lines.at(-1)).toMatchObject({ event: 'pass.summary', outcome: 'ok', severity: 'INFO' });
+    expect(fleet.world.leases.has(dead.leaseId)).toBe(false);
+  });
+
+  it('stops at a bad config with exit 2 and no API call', async () => {
+    const config = path.join(mkdtempSync(path.join(tmpdir(), 'makemac-bin-')), 'fleet.json');
+    writeFileSync(config, '{"macService":{}}');
+    const { code, stderr } = await run(['reconcile', '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^makemac: bad config: /);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+});
