@@ -139,7 +139,7 @@ function introduction(fleet: FleetFile | 'demo', urls: Record<string, string>, c
     `  curl -s -X POST -H 'Content-Type: application/json' -H 'x-goog-api-key: ${DEMO_API_KEY}' \\`,
     `    -d '{"vmResourceNamespace":{"customerName":"${document.macService.customer}"}}' ${urls.macService}leases:find`,
     '  The Cloud Function itself, on port 8080, then a dry-run pass through it:',
-    `  MAKEMAC_CONFIG="$(cat ${configFile})" node --require tsx/cjs node_modules/.bin/functions-framework --target=reconcile --source=functions/reconcile.ts`,
+    `  MAKEMAC_CONFIG="$(cat ${configFile})" node node_modules/.bin/functions-framework --target=reconcile --source=build/dist/functions/reconcile.js`,
     `  curl -s -X POST -H 'Content-Type: application/json' -d '{"dryRun": true}' http://127.0.0.1:8080/`,
     '',
     'Serving until Ctrl-C.',

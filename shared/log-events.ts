@@ -183,6 +183,8 @@ export function passSummaryEntry(summary: PassSummary): LogEntry {
       durationMs: summary.durationMs,
       blindHosts: summary.blindHosts.map((b) => b.host),
       brakeEngaged: summary.brakes.length > 0,
+      // Entries of leases:find that were not used: malformed managed ones, unreadable foreign ones.
+      ...(summary.observed ? { malformedLeases: summary.observed.malformedLeases, skippedLeases: summary.observed.skippedLeases } : {}),
       ...(summary.soonestExpiryHours !== null ? { soonestExpiryHours: summary.soonestExpiryHours } : {}),
       apiCalls: summary.apiCalls,
       actions: summary.actions,

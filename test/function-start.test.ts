@@ -19,12 +19,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the framework on the TypeScript source (tsx stands in for the build) and waits for it to listen or exit. */
+/** Starts the framework on the compiled function (`npm ci` built it) and waits for it to listen or exit. */
 async function startFramework(config: string, port: number) {
   // The framework itself, not an npx wrapper: killing a wrapper can leave the server running.
   const child = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', 'node_modules/.bin/functions-framework', '--target=reconcile', '--source=functions/reconcile.ts', `--port=${port}`],
+    ['node_modules/.bin/functions-framework', '--target=reconcile', '--source=build/dist/functions/reconcile.js', `--port=${port}`],
     { cwd: ROOT, env: { ...process.env, ...SECRET_ENV, MAKEMAC_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -289,9 +289,10 @@ describe('MacService answers, through the real client', () => {
     }
   });
 
-  async function findWith(body: string) {
+  /** The request timeout covers reading and parsing the answer as it streams: room for the huge ones on a busy machine. */
+  async function findWith(body: string, timeoutMs = 2_000) {
     fake.inject('find', { kind: 'garbage', body, times: 1 });
-    const outcome = await settle(client().find());
+    const outcome = await settle(client(fake.url, timeoutMs).find());
     if ('error' in outcome) messages.push(outcome.error.message);
     return outcome;
   }
@@ -392,12 +393,12 @@ describe('MacService answers, through the real client', () => {
     const hugeId = 'a'.repeat(2_000_000);
     const many = Array.from({ length: 20_000 }, (_, i) => instance(`00000000-0000-4000-8000-${pad(i, 12)}`));
     const hugeUnknown = { ...validFind(), padding: MARK.repeat(200_000) };
-    expect(await findWith(JSON.stringify({ instances: [instance(hugeId)] }))).toMatchObject({ value: { leases: [{ leaseId: hugeId }] } });
-    const outcome = await findWith(JSON.stringify({ instances: many }));
+    expect(await findWith(JSON.stringify({ instances: [instance(hugeId)] }), 20_000)).toMatchObject({ value: { leases: [{ leaseId: hugeId }] } });
+    const outcome = await findWith(JSON.stringify({ instances: many }), 20_000);
     expect('value' in outcome && outcome.value.leases.length).toBe(20_000);
-    expect(await findWith(JSON.stringify(hugeUnknown))).toMatchObject({ value: { leases: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] } });
+    expect(await findWith(JSON.stringify(hugeUnknown), 20_000)).toMatchObject({ value: { leases: [{ leaseId: LEASE_A }, { leaseId: LEASE_B }] } });
     // And a huge invalid one still makes a short description.
-    const invalid = await findWith(JSON.stringify({ instances: [instance(LEASE_A, { instanceSpecification: { metadata: MARK.repeat(100_000) } })] }));
+    const invalid = await findWith(JSON.stringify({ instances: [instance(LEASE_A, { instanceSpecification: { metadata: MARK.repeat(100_000) } })] }), 20_000);
     if (!('value' in invalid)) throw new Error('expected a parse');
     expectWellFormedList(invalid.value);
     expect(invalid.value.malformed).toHaveLength(1);
