@@ -61,6 +61,8 @@ export const LOG_EVENTS = {
     'durationMs',
     'blindHosts',
     'brakeEngaged',
+    'malformedLeases?',
+    'skippedLeases?',
     'soonestExpiryHours?',
     'apiCalls',
     'actions',
