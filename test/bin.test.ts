@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { MAKEMAC } from './support/run-cli';
 
-const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin.makemac as string);
+const BIN = MAKEMAC;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -36,10 +36,13 @@ describe('the makemac bin', () => {
     expect(source).not.toMatch(/tsx|typescript|esbuild/);
   });
 
-  it('prints its usage', async () => {
-    const { code, stdout, stderr } = await run(['--help']);
-    expect([code, stderr]).toEqual([0, '']);
-    expect(stdout).toContain('makemac reconcile');
+  it('prints its usage, and its version from package.json three folders up', async () => {
+    const help = await run(['--help']);
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toContain('reconcile [--config FILE]');
+    const version = await run(['--version']);
+    expect([version.code, version.stderr]).toEqual([0, '']);
+    expect(version.stdout).toBe(`makemac ${JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
   });
 
   it('runs a pass: JSON lines on a pipe, the dead lease vacated, exit 0', async () => {

@@ -1,10 +1,12 @@
-// Runs the real `makemac` command as its own process (node functions/makemac.js), so what is
+// Runs the real `makemac` command as its own process — package.json's `bin`, the JavaScript
+// `npm ci` compiled (vitest's global setup rebuilds it when a source is newer) — so what is
 // tested is what an operator runs: argument handling, exit code, stdout and stderr.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.join(__dirname, '..', '..');
-export const MAKEMAC = path.join(ROOT, 'functions', 'makemac.js');
+export const MAKEMAC = path.join(ROOT, (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: { makemac: string } }).bin.makemac);
 
 export interface CliRun {
   code: number | null;
