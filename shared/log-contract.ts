@@ -34,6 +34,8 @@ const GROUP_FIELDS = [
   'unhealthy',
   'outdated',
   'unknown',
+  'rolloutHalted',
+  'backfillImage',
   'created',
   'vacated',
   'renewed',

@@ -105,7 +105,7 @@ export function summarizePass(input: SummaryInput): PassSummary {
       refused: plan?.refused.length ?? 0,
     },
     apiCalls: input.apiCalls,
-    soonestExpiryHours: observation ? soonestExpiryHours(observation, outcomes, input.finishedAt) : null,
+    soonestExpiryHours: observation ? soonestExpiryHours(observation, plan, outcomes, input.finishedAt) : null,
   };
 }
 
@@ -122,8 +122,11 @@ function groupSummary(group: GroupStatus, outcomes: Outcome[]): GroupSummary {
   };
 }
 
-function soonestExpiryHours(observation: Observation, outcomes: Outcome[], now: number): number | null {
-  const vacated = new Set<string>();
+function soonestExpiryHours(observation: Observation, plan: Plan | null, outcomes: Outcome[], now: number): number | null {
+  // Evidence of a halted rollout is meant to expire: it is not a lease about to be lost.
+  const vacated = new Set<string>(
+    (plan?.deferred ?? []).flatMap((d) => (d.reason === 'evidence' && d.action.kind === 'vacate' ? [d.action.leaseId] : [])),
+  );
   const renewed = new Set<string>();
   for (const o of outcomes) {
     if (o.outcome !== 'ok' || o.action.kind === 'create') continue;

@@ -45,7 +45,7 @@ resource "google_logging_metric" "actions" {
     labels {
       key         = "reason"
       value_type  = "STRING"
-      description = "missing, dead, quarantined, outdated, excess, orphaned, retired, expiring or deficit"
+      description = "missing, dead, quarantined, outdated, excess, orphaned, retired, expiring, deficit or backfill"
     }
     labels {
       key         = "outcome"
@@ -275,6 +275,36 @@ resource "google_logging_metric" "soonest_expiry" {
   depends_on = [google_project_service.apis]
 }
 
+resource "google_logging_metric" "rollouts_halted" {
+  project     = var.project_id
+  name        = "${var.function_name}/rollouts_halted"
+  description = "Groups whose image has not booted on any lease, so their rollout is halted: one point per group per pass."
+  filter      = "${local.log_filter} AND jsonPayload.event=\"group.status\" AND jsonPayload.rolloutHalted=true"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "swarming_host"
+      value_type  = "STRING"
+      description = "Swarming host of the group"
+    }
+    labels {
+      key         = "group"
+      value_type  = "STRING"
+      description = "Bot hostname prefix of the group"
+    }
+  }
+
+  label_extractors = {
+    swarming_host = "EXTRACT(jsonPayload.swarmingHost)"
+    group         = "EXTRACT(jsonPayload.group)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_logging_metric" "brakes" {
   project     = var.project_id
   name        = local.metric_name.brakes
@@ -309,6 +339,7 @@ locals {
     group_healthy_ratio = google_logging_metric.group_healthy_ratio
     soonest_expiry      = google_logging_metric.soonest_expiry
     brakes              = google_logging_metric.brakes
+    rollouts_halted     = google_logging_metric.rollouts_halted
   } : key => "metric.type=\"logging.googleapis.com/user/${metric.name}\" AND resource.type=\"cloud_run_revision\"" }
 }
 
@@ -616,14 +647,37 @@ resource "google_monitoring_alert_policy" "boot_failures" {
     }
   }
 
+  conditions {
+    display_name = "A group's rollout is halted: its image has not booted on any lease"
+    condition_threshold {
+      filter                  = local.metric_type.rollouts_halted
+      comparison              = "COMPARISON_GT"
+      threshold_value         = 0
+      duration                = "0s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      aggregations {
+        alignment_period     = "1800s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["metric.label.swarming_host", "metric.label.group"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
   documentation {
     mime_type = "text/markdown"
     content   = <<-EOT
       **Leases of group $${metric.label.group} keep coming up without a bot.** More than
       ${var.boot_failure_alert_count} of its leases were vacated as `missing` (no bot within the
       boot grace) in 3 hours: makemac creates VMs, they never join Swarming, and it replaces them.
-      During an image rollout this is the sign of a stalled rollout: the old leases keep serving
-      and capacity holds, but the new image never becomes healthy.
+      During an image rollout two such failures halt the rollout (`group.status` shows
+      `rolloutHalted: true`): old leases keep serving, no outdated lease is vacated, and lost
+      capacity is backfilled on the last known good image (`backfillImage`; reason `backfill`).
+      With no healthy lease at all (`backfillImage` null) nothing can be backfilled and the group
+      stays below its count until the image is fixed.
 
       **What to do:** check the group's image SHA-256 (a new image that does not boot: put the old
       one back), its bot certificate and key secrets (expired or swapped), and that the pool in

@@ -132,7 +132,9 @@ export function observation(leases: ObservedLease[], spec: ObservationSpec = {})
 
 /** An action as one comparable line: "vacate dead lease-001", "create deficit chromium-swarm.appspot.com/darwin-amd64-14". */
 export function describeAction(action: Action): string {
-  const subject = action.kind === 'create' ? `${action.swarmingHost}/${action.group}` : action.leaseId;
+  // A backfill names its image: it is not the group's.
+  const subject =
+    action.kind === 'create' ? `${action.swarmingHost}/${action.group}${action.reason === 'backfill' ? `@${action.image.slice(0, 4)}` : ''}` : action.leaseId;
   return `${action.kind} ${action.reason} ${subject}`;
 }
 

@@ -46,6 +46,7 @@ describe('config', () => {
     expect(config.policy).toEqual({
       bootGrace: 60 * 60_000,
       deadAfter: 30 * 60_000,
+      silentAfter: 3 * 60_000,
       renewBefore: 22 * 3_600_000,
       maxSurge: '25%',
       maxUnavailable: 0,

@@ -37,12 +37,13 @@ describe('the brake', () => {
     return dead;
   }
 
-  it('engages when Swarming reports 80% of a host dead: zero vacates, an ERROR, a failed pass', async () => {
+  it('engages when Swarming reports 80% of a host dead: zero vacates, no more creates than the surge, an ERROR, a failed pass', async () => {
     const dead = seedMassDeath();
     const result = await runFleetPass(fleet, { document: documentWith(8) });
 
     expect(requestsOf(fleet, 'vacate')).toEqual([]);
-    expect(requestsOf(fleet, 'create')).toEqual([]);
+    // The refused leases serve nothing, so they are replaced, but only within count + surge (8 + 2).
+    expect(requestsOf(fleet, 'create')).toHaveLength(2);
     for (const id of dead) expect(fleet.world.leases.has(id)).toBe(true);
     const brakes = result.entries.filter((e) => e.fields.event === 'safety.brake');
     expect(brakes).toHaveLength(1);
@@ -185,7 +186,7 @@ describe('blind-host protection', () => {
     expect(result.entries.some((e) => e.fields.event === 'observe.error' && e.fields.swarmingHost === PUBLIC_HOST)).toBe(true);
   });
 
-  it('without it, the same empty list reads as 10 missing VMs and (with the brake loose) plans to vacate them all', async () => {
+  it('without it, the same empty list reads as 10 missing VMs and (with the brake loose) plans to vacate all but the evidence of a halted rollout', async () => {
     seedTen();
     const config = parseConfig(documentWith(8, { brakeMinimum: 10, maxVacatesPerPass: '100%' }));
     const now = Date.now();
@@ -196,7 +197,9 @@ describe('blind-host protection', () => {
     observation.hosts[0] = { ...observation.hosts[0]!, blind: false, blindReason: null };
     const unprotected = plan(config, observation, now);
     const vacates = unprotected.actions.filter((a) => a.kind === 'vacate' && a.swarmingHost === PUBLIC_HOST);
-    expect(vacates).toHaveLength(10);
+    // Each group keeps max(2, surge) of its never-booted leases as evidence (rollout-halt.ts); the rest go.
+    expect(vacates).toHaveLength(6);
     expect(vacates.every((a) => a.reason === 'missing')).toBe(true);
+    expect(unprotected.deferred.filter((d) => d.reason === 'evidence')).toHaveLength(4);
   });
 });

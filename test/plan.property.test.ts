@@ -6,8 +6,8 @@ import type { Observation, ObservedLease } from '../shared/observe';
 import { attributeLease } from '../shared/plan/attribution';
 import { brakeLimit, surgeOf, vacateBudget } from '../shared/plan/limits';
 import { plan } from '../shared/plan/plan';
-import { phaseOf, type Plan } from '../shared/plan/types';
-import { CREATE_REASONS, DEFERRAL_REASONS, RENEW_REASONS, VACATE_REASONS } from '../shared/plan/vocabulary';
+import { phaseOf, type Action, type Plan } from '../shared/plan/types';
+import { CREATE_REASONS, DEFERRAL_REASONS, isHealthReason, RENEW_REASONS, VACATE_REASONS } from '../shared/plan/vocabulary';
 import { config, HOST, HOST2, HOUR, lease, NOW, observation, type GroupSpec, type LeaseSpec } from './builders';
 
 const RUNS = { numRuns: 200 };
@@ -132,20 +132,31 @@ describe('plan, over random fleets', () => {
     );
   });
 
-  it('creates per group at most its deficit, and never past count + surge', () => {
+  it('creates per group at most its deficit, not counting leases held back from a health vacate, and never past count + surge', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
         const result = plan(w.config, w.observation, NOW);
         const vacated = new Set(result.actions.flatMap((a) => (a.kind === 'vacate' ? [a.leaseId] : [])));
+        const heldBack = (d: { action: Action }) => (d.action.kind === 'vacate' && isHealthReason(d.action.reason) ? [d.action.leaseId] : []);
+        const evidence = new Set(result.deferred.flatMap((d) => (d.reason === 'evidence' ? heldBack(d) : [])));
+        const pending = new Set([...result.deferred.filter((d) => d.reason !== 'evidence').flatMap(heldBack), ...result.refused.flatMap(heldBack)]);
         for (const server of w.config.swarming) {
           for (const group of server.groups) {
             const kept = w.leases.filter(
-              (l) => l.managedHost === server.host && !vacated.has(l.leaseId) && attributeLease(w.config, l).group === group,
+              (l) =>
+                l.managedHost === server.host &&
+                !vacated.has(l.leaseId) &&
+                !evidence.has(l.leaseId) &&
+                attributeLease(w.config, l).group === group,
             );
-            const current = kept.filter((l) => l.image === group.image).length;
-            const creates = result.actions.filter((a) => a.kind === 'create' && a.swarmingHost === server.host && a.group === group.hostname).length;
-            expect(creates).toBeLessThanOrEqual(Math.max(0, group.count - current));
-            if (creates > 0) expect(kept.length + creates).toBeLessThanOrEqual(group.count + surgeOf(w.config.policy, group.count));
+            const status = result.groups.find((g) => g.swarmingHost === server.host && g.group === group.hostname)!;
+            const image = status.rolloutHalted ? status.backfillImage : group.image;
+            const serving = kept.filter((l) => l.image === image && !pending.has(l.leaseId)).length;
+            const creates = result.actions.filter((a) => a.kind === 'create' && a.swarmingHost === server.host && a.group === group.hostname);
+            if (image === null) expect(creates).toEqual([]);
+            expect(creates.every((a) => a.image === image)).toBe(true);
+            expect(creates.length).toBeLessThanOrEqual(Math.max(0, group.count - serving));
+            if (creates.length > 0) expect(kept.length + creates.length).toBeLessThanOrEqual(group.count + surgeOf(w.config.policy, group.count));
           }
         }
       }),

@@ -25,6 +25,7 @@ const SECURITY = 'darwin-amd64-14-security';
 const vacate = (reason: string, id: string) => `vacate ${reason} ${id}`;
 const renew = (id: string) => `renew expiring ${id}`;
 const create = (group = GROUP, host = HOST) => `create deficit ${host}/${group}`;
+const backfill = (image: string, group = GROUP, host = HOST) => `create backfill ${host}/${group}@${image.slice(0, 4)}`;
 const times = (n: number, line: string) => Array.from({ length: n }, () => line);
 const dead = { isDead: true, lastSeenAgo: 45 * MINUTE };
 const busy = { taskId: 'task-1' };
@@ -48,8 +49,15 @@ const cases: Case[] = [
   // Go makemac's own scenarios.
   {
     name: 'a lease whose bot never came up two hours after creation is vacated as missing and replaced',
-    leases: [{ id: 'm', bot: null, createdAgo: 2 * HOUR }],
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'h' }, { id: 'm', bot: null, createdAgo: 2 * HOUR }],
     actions: [vacate('missing', 'm'), create()],
+  },
+  {
+    name: 'the only lease of a group that never booted is replaced first and kept, unrenewed, as evidence until another boots',
+    leases: [{ id: 'm', bot: null, createdAgo: 2 * HOUR, expiresIn: HOUR }],
+    actions: [create()],
+    deferred: [`${vacate('missing', 'm')}: evidence`],
   },
   {
     name: 'a lease with no bot within its boot grace is booting: kept, counted, not replaced',
@@ -67,10 +75,33 @@ const cases: Case[] = [
     actions: [vacate('dead', 'd'), create()],
   },
   {
-    name: 'a bot dead for only 10m is left for a later pass and still renewed when expiring',
+    name: 'a bot dead for only 10m is replaced now, its vacate left for a later pass, and it is still renewed when expiring',
     leases: [{ id: 'd', expiresIn: 5 * HOUR, bot: { isDead: true, lastSeenAgo: 10 * MINUTE } }],
-    actions: [renew('d')],
+    actions: [create(), renew('d')],
     deferred: [`${vacate('dead', 'd')}: dead-recently`],
+  },
+  {
+    name: 'a bot silent for silentAfter is judged dead before Swarming says so: replaced at once, vacated only after deadAfter',
+    leases: [{ id: 's', bot: { lastSeenAgo: 4 * MINUTE } }],
+    actions: [create()],
+    deferred: [`${vacate('dead', 's')}: dead-recently`],
+  },
+  {
+    name: 'a dead bot within deadAfter still counts toward count + surge: a second replacement waits',
+    config: { groups: [{ count: 2 }], policy: { maxSurge: 1 } },
+    leases: [
+      { id: 'd1', bot: { isDead: true, lastSeenAgo: 10 * MINUTE } },
+      { id: 'd2', bot: { isDead: true, lastSeenAgo: 10 * MINUTE } },
+      { id: 'n', bot: null, createdAgo: 5 * MINUTE },
+    ],
+    actions: [],
+    deferred: [`${vacate('dead', 'd1')}: dead-recently`, `${vacate('dead', 'd2')}: dead-recently`, `${create()}: surge`],
+  },
+  {
+    name: 'a dead bot that came back leaves its group one over: the booting replacement is trimmed as excess',
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'a' }, { id: 'back' }, { id: 'r', bot: null, createdAgo: 10 * MINUTE }],
+    actions: [vacate('excess', 'r')],
   },
   {
     name: 'a lease expiring within renewBefore is renewed',
@@ -162,7 +193,9 @@ const cases: Case[] = [
       ...['d1', 'd2', 'd3', 'd4', 'd5'].map((id) => ({ id, bot: dead })),
       ...['h6', 'h7', 'h8', 'h9'].map((id) => ({ id })),
     ],
-    actions: [renew('d0')],
+    // The refused leases are not capacity, so they are replaced, but only up to count + surge (3).
+    actions: [create(), create(), create(), renew('d0')],
+    deferred: times(3, `${create()}: surge`),
     refused: ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'].map((id) => `${vacate('dead', id)}: brake`),
     brakes: [`${HOST} wanted 6 limit 5 of 10`],
   },
@@ -173,10 +206,10 @@ const cases: Case[] = [
     actions: [vacate('dead', 'd1'), vacate('dead', 'd2'), create(), create()],
   },
   {
-    name: 'with a budget below the brake minimum, 2 dead of 2 heal one per pass',
+    name: 'with a budget below the brake minimum, 2 dead of 2 are vacated one per pass but both replaced at once',
     config: { groups: [{ count: 2 }], policy: { brakeMinimum: 1, brakeFraction: 1, maxVacatesPerPass: 1 } },
     leases: [{ id: 'd1', bot: dead }, { id: 'd2', bot: dead }],
-    actions: [vacate('dead', 'd1'), create()],
+    actions: [vacate('dead', 'd1'), create(), create()],
     deferred: [`${vacate('dead', 'd2')}: vacate-budget`],
   },
   {
@@ -266,10 +299,82 @@ const cases: Case[] = [
     deferred: [`${vacate('outdated', 'a-busy')}: busy`],
   },
   {
-    name: 'a never-booting image stalls the rollout: its new lease goes missing and is replaced, old leases keep serving',
+    name: 'a new image whose first lease never booted is retried, the failure kept as evidence; old leases keep serving',
     config: { groups: [{ count: 2 }] },
     leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, outdated('o1'), outdated('o2')],
-    actions: [vacate('missing', 'n1'), create()],
+    actions: [create()],
+    deferred: [
+      `${vacate('missing', 'n1')}: evidence`,
+      `${create()}: surge`,
+      `${vacate('outdated', 'o1')}: capacity`,
+      `${vacate('outdated', 'o2')}: capacity`,
+    ],
+  },
+  {
+    name: 'two failed boots of the new image halt the rollout: outdated leases stay, a lost one is backfilled on the old image',
+    config: { groups: [{ count: 3 }] },
+    leases: [
+      { id: 'n1', bot: null, createdAgo: 2 * HOUR, expiresIn: 3 * HOUR },
+      { id: 'n2', bot: null, createdAgo: 90 * MINUTE },
+      outdated('o1'),
+      outdated('o2', busy),
+    ],
+    actions: [backfill(OLD_IMAGE)],
+    deferred: [
+      `${vacate('missing', 'n1')}: evidence`,
+      `${vacate('missing', 'n2')}: evidence`,
+      ...times(3, `${create()}: rollout-halted`),
+      `${vacate('outdated', 'o1')}: rollout-halted`,
+      `${vacate('outdated', 'o2')}: rollout-halted`,
+    ],
+  },
+  {
+    name: 'a halted rollout keeps at most max(2, maxSurge) failed leases as evidence and vacates the rest as missing',
+    config: { groups: [{ count: 3 }] },
+    leases: [
+      { id: 'n1', bot: null, createdAgo: 4 * HOUR },
+      { id: 'n2', bot: null, createdAgo: 3 * HOUR },
+      { id: 'n3', bot: null, createdAgo: 2 * HOUR },
+      outdated('o1'),
+      outdated('o2'),
+      outdated('o3'),
+    ],
+    actions: [vacate('missing', 'n1')],
+    deferred: [
+      `${vacate('missing', 'n2')}: evidence`,
+      `${vacate('missing', 'n3')}: evidence`,
+      ...times(3, `${create()}: rollout-halted`),
+      `${vacate('outdated', 'o1')}: rollout-halted`,
+      `${vacate('outdated', 'o2')}: rollout-halted`,
+      `${vacate('outdated', 'o3')}: rollout-halted`,
+    ],
+  },
+  {
+    name: 'a fresh group on an image that never boots has no known good image: nothing is created until the evidence expires',
+    config: { groups: [{ count: 3 }] },
+    leases: ['n1', 'n2', 'n3'].map((id, i) => ({ id, bot: null, createdAgo: (4 - i) * HOUR })),
+    actions: [vacate('missing', 'n1')],
+    deferred: [`${vacate('missing', 'n2')}: evidence`, `${vacate('missing', 'n3')}: evidence`, ...times(3, `${create()}: rollout-halted`)],
+  },
+  {
+    name: 'the halt ends when a lease of the new image turns healthy: the failures go as missing, the rollout resumes',
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 2 * HOUR }, { id: 'n3' }, outdated('o1'), outdated('o2')],
+    actions: [vacate('missing', 'n1'), vacate('missing', 'n2'), create(), vacate('outdated', 'o1')],
+    deferred: [`${vacate('outdated', 'o2')}: capacity`],
+  },
+  {
+    name: 'the halt ends when the operator changes the image: the evidence is outdated and vacated as serving nothing',
+    config: { groups: [{ count: 2, image: OTHER_IMAGE }] },
+    leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 2 * HOUR }, outdated('o1'), outdated('o2')],
+    actions: [vacate('missing', 'n1'), vacate('missing', 'n2'), create()],
+    deferred: [`${create()}: surge`, `${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
+  },
+  {
+    name: 'the halt ends when the evidence has expired: the new image is tried again within the surge',
+    config: { groups: [{ count: 2 }] },
+    leases: [outdated('o1'), outdated('o2')],
+    actions: [create()],
     deferred: [`${create()}: surge`, `${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
   },
   {
@@ -350,10 +455,10 @@ const cases: Case[] = [
     actions: [vacate('excess', 'c1')],
   },
   {
-    name: 'an idle quarantined bot is vacated; a busy one finishes its task first',
+    name: 'an idle quarantined bot is vacated; a busy one finishes its task first, and both are replaced now',
     config: { groups: [{ count: 2 }] },
     leases: [{ id: 'q1', bot: { quarantined: true } }, { id: 'q2', bot: { quarantined: true, taskId: 't' } }],
-    actions: [vacate('quarantined', 'q1'), create()],
+    actions: [vacate('quarantined', 'q1'), create(), create()],
     deferred: [`${vacate('quarantined', 'q2')}: busy`],
   },
   {
@@ -369,7 +474,8 @@ const cases: Case[] = [
   },
   {
     name: 'a Go-made lease without a bot and with expiry 23h or less away is old, so missing',
-    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 22 * HOUR + 50 * MINUTE }],
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'h' }, { id: 'g', createdAgo: null, bot: null, expiresIn: 22 * HOUR + 50 * MINUTE }],
     actions: [vacate('missing', 'g'), create()],
   },
   {
@@ -428,14 +534,13 @@ describe('plan', () => {
   });
 
   it('gives every action one readable clause', () => {
-    const leases = [lease({ id: 'd', bot: dead }), lease({ id: 'm', bot: null, createdAgo: 2 * HOUR + 10 * MINUTE })];
+    const leases = [lease({ id: 'd', bot: dead }), lease({ id: 'h' }), lease({ id: 'm', bot: null, createdAgo: 2 * HOUR + 10 * MINUTE })];
     const result = plan(config({ groups: [{ count: 3 }], policy: ALL_AT_ONCE }), observation(leases), NOW);
     expect(result.actions.map((a) => a.detail)).toEqual([
       'bot dead, last seen 45m ago',
       'no bot 2h10m after creation',
-      'group darwin-amd64-14 has 0 of 3 current leases',
-      'group darwin-amd64-14 has 0 of 3 current leases',
-      'group darwin-amd64-14 has 0 of 3 current leases',
+      'group darwin-amd64-14 has 1 of 3 current leases',
+      'group darwin-amd64-14 has 1 of 3 current leases',
     ]);
   });
 
@@ -464,8 +569,8 @@ describe('plan', () => {
     ];
     const cfg = config({ groups: [{ count: 4 }, { host: HOST2, hostname: SECURITY, count: 2 }] });
     expect(plan(cfg, observation(leases), NOW).groups).toEqual([
-      { swarmingHost: HOST2, group: SECURITY, image: IMAGE, desired: 2, leases: 0, healthy: 0, busy: 0, booting: 0, unhealthy: 0, outdated: 0, unknown: 0 },
-      { swarmingHost: HOST, group: GROUP, image: IMAGE, desired: 4, leases: 5, healthy: 2, busy: 1, booting: 1, unhealthy: 1, outdated: 1, unknown: 0 },
+      { swarmingHost: HOST2, group: SECURITY, image: IMAGE, desired: 2, leases: 0, healthy: 0, busy: 0, booting: 0, unhealthy: 0, outdated: 0, unknown: 0, rolloutHalted: false, backfillImage: null },
+      { swarmingHost: HOST, group: GROUP, image: IMAGE, desired: 4, leases: 5, healthy: 2, busy: 1, booting: 1, unhealthy: 1, outdated: 1, unknown: 0, rolloutHalted: false, backfillImage: null },
     ]);
   });
 });
@@ -509,6 +614,8 @@ describe('classifyLease', () => {
     ['no bot at boot grace', { bot: null, createdAgo: 60 * MINUTE }, null, 'missing: no bot 1h after creation'],
     ['no bot and unknown age', { bot: null, createdAgo: null }, null, 'missing: no bot, created over 1h ago'],
     ['no bot on a retired host without a pool', { bot: null, host: 'old.example.com' }, null, 'unknown: host old.example.com is retired without a pool, so its bots are not listed'],
+    ['silent for silentAfter, not yet marked dead', { bot: { lastSeenAgo: 3 * MINUTE } }, null, 'dead: silent, last seen 3m ago; Swarming has not marked it dead yet'],
+    ['seen within silentAfter', { bot: { lastSeenAgo: 2 * MINUTE } }, null, 'healthy-idle: idle'],
     ['dead wins over quarantined and busy', { bot: { isDead: true, quarantined: true, taskId: 't' } }, null, 'dead: dead, last seen 1m ago'],
     ['quarantined and busy', { bot: { quarantined: true, taskId: 't' } }, null, 'quarantined: quarantined, running task t'],
     ['busy', { bot: busy }, null, 'healthy-busy: running task task-1'],

@@ -69,6 +69,43 @@ describe('the simulator', () => {
     expectNoUnmanagedTouched(ours, go);
   });
 
+  it('halts a rollout to an image that never boots and backfills lost capacity on the old image', async () => {
+    // The bad image from 1h, fixed at 25h; old leases die often, so there is capacity to backfill.
+    const scenario = shifted('bad-image', 11, {
+      dynamics: { ...SCENARIOS['bad-image']!.dynamics, bootFailureRate: 0, deathPerHour: 0.15, rebootPerHour: 0, quarantinePerHour: 0 },
+    });
+    const ours = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'default' });
+    const go = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'makemac' });
+    expect(ours.metrics.rolloutHaltedHours).toBeGreaterThan(3);
+    expect(ours.metrics.backfills).toBeGreaterThan(0);
+    expect(ours.halts.length).toBeGreaterThan(0);
+    expect(ours.backfillHours).toHaveLength(ours.metrics.backfills);
+    expect(ours.metrics.vacatesByReason.outdated ?? 0).toBe(0);
+    expect(ours.metrics.availability).toBeGreaterThan(go.metrics.availability);
+    expect(ours.metrics.minRolloutCapacity!).toBeGreaterThan(go.metrics.minRolloutCapacity!);
+    expectNoUnmanagedTouched(ours, go);
+  });
+
+  it('does not churn a fresh group whose image never boots: it keeps evidence and waits; Go makemac recreates every hour', async () => {
+    // The group's count is raised at 1h; its image is fixed at 25h, after this run.
+    const scenario = shifted('bad-image-fresh', 5);
+    const ours = await simulate({ scenario, days: 5 * HOURS, seed: 1, policy: 'default' });
+    const go = await simulate({ scenario, days: 5 * HOURS, seed: 1, policy: 'makemac' });
+    expect(ours.metrics.rolloutHaltedHours).toBeGreaterThan(2);
+    expect(ours.metrics.backfills).toBe(0);
+    expect(ours.metrics.vacatesByReason.missing ?? 0).toBeLessThanOrEqual(1);
+    expect(go.metrics.vacatesByReason.missing).toBeGreaterThanOrEqual(6);
+    expect(ours.metrics.creates).toBeLessThan(go.metrics.creates);
+  });
+
+  it('replaces rebooting bots without interrupting a task, and trims the spare when they come back', async () => {
+    const ours = await simulate({ scenario: 'reboots', days: 12 * HOURS, seed: 2, policy: 'default' });
+    const go = await simulate({ scenario: 'reboots', days: 12 * HOURS, seed: 2, policy: 'makemac' });
+    expect(ours.metrics.tasksInterrupted).toBe(0);
+    expect(ours.metrics.vacatesByReason.excess ?? 0).toBeLessThanOrEqual(ours.metrics.creates);
+    expect(ours.metrics.availability).toBeGreaterThanOrEqual(go.metrics.availability);
+  });
+
   it('replays the Go makemac emulation exactly too', async () => {
     const first = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'go-makemac' });
     const again = await simulate({ scenario: 'rollout', days: 3 * HOURS, seed: 3, policy: 'go-makemac' });

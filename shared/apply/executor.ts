@@ -201,7 +201,8 @@ async function createRequest(action: CreateAction, options: ExecutorOptions): Pr
   const [cert, key] = await Promise.all([options.secrets.resolve(group.cert), options.secrets.resolve(group.key)]);
   return {
     projectName: managedProjectName(action.swarmingHost),
-    image: group.image,
+    // The group's image, or while its rollout is halted, its last known good image (backfill).
+    image: action.image,
     profile: config.macService.profile,
     accessLevel: config.macService.accessLevel,
     durationSeconds: CREATE_DURATION_SECONDS,

@@ -167,6 +167,8 @@ export const policySchema = z.strictObject({
   bootGrace: duration('60m', '5m', '24h'),
   /** A dead bot is vacated only once it has been silent this long (Swarming's own death timeout is 10m). */
   deadAfter: duration('30m', '0s', '24h'),
+  /** A bot not seen for this long is judged dead before Swarming says so, so it is replaced sooner (its vacate still waits for deadAfter). */
+  silentAfter: duration('3m', '1m', '24h'),
   /** Renew a kept lease when its expiry is closer than this. */
   renewBefore: duration('22h', '1h', '24h'),
   /** New-image leases a group may have above its count during a rollout. */

@@ -1,6 +1,7 @@
 // Each configured group's counts before the pass acts: the decision record, group.status
 // entries and the capacity alert read them.
-import type { Config } from '../config/schema';
+import type { Config, Group } from '../config/schema';
+import type { RolloutHalt } from './rollout-halt';
 import type { Subject } from './subject';
 import { configuredGroups } from './subject';
 import type { GroupStatus } from './types';
@@ -9,7 +10,11 @@ import { VERDICTS } from './vocabulary';
 type GroupMember = Pick<Subject, 'attribution' | 'verdict' | 'capacity'>;
 
 /** Counts by verdict bucket (see VERDICTS); also used by the simulator's Go makemac emulation. */
-export function groupStatuses(config: Config, subjects: readonly GroupMember[]): GroupStatus[] {
+export function groupStatuses(
+  config: Config,
+  subjects: readonly GroupMember[],
+  halts: ReadonlyMap<Group, RolloutHalt> = new Map(),
+): GroupStatus[] {
   return configuredGroups(config).map(({ server, group }) => {
     const members = subjects.filter((s) => s.attribution.group === group);
     const count = (predicate: (s: GroupMember) => boolean) => members.filter(predicate).length;
@@ -27,6 +32,8 @@ export function groupStatuses(config: Config, subjects: readonly GroupMember[]):
       unhealthy: inBucket('unhealthy'),
       outdated: count((s) => !s.verdict.current),
       unknown: inBucket('unknown'),
+      rolloutHalted: halts.get(group)?.halted ?? false,
+      backfillImage: halts.get(group)?.halted ? halts.get(group)!.knownGoodImage : null,
     };
   });
 }

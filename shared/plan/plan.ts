@@ -7,6 +7,7 @@ import { compareStrings, isWithinFirstHour, RENEW_DURATION_SECONDS } from '../fl
 import type { Observation, ObservedLease } from '../observe';
 import { groupStatuses } from './group-status';
 import { applyBrake, applyVacateBudget, minHealthyOf, surgeOf, vacateBudget } from './limits';
+import { rolloutHalts, type RolloutHalt } from './rollout-halt';
 import { byAge, byVacateOrder, configuredGroups, managedSubjects, servesNothing, type Subject } from './subject';
 import {
   PHASE_ORDER,
@@ -23,7 +24,7 @@ import {
   type VacateReason,
 } from './types';
 import { isDeadLongEnough, lastSeen } from './verdict';
-import { VERDICTS } from './vocabulary';
+import { isHealthReason, VERDICTS } from './vocabulary';
 
 /** Budget priority of a vacate: lower goes first. */
 const PRIORITY = { health: 0, outdatedUnhealthy: 1, outdatedHealthy: 2, excess: 3, retired: 4, orphaned: 5 } as const;
@@ -39,6 +40,8 @@ class Ledger {
   readonly brakes: Brake[] = [];
   private readonly decided = new Set<string>();
   private readonly proposed = new Set<string>();
+  /** Unhealthy leases whose health vacate was held back (deferred or refused): no longer capacity, not yet gone. */
+  private readonly pendingHealth = new Set<string>();
 
   propose(action: VacateAction, priority: number): void {
     this.candidates.push({ action, priority });
@@ -48,12 +51,17 @@ class Ledger {
 
   defer(action: Action, reason: Deferred['reason'], detail: string): void {
     this.deferred.push({ action, reason, detail });
-    if (action.kind !== 'create') this.decided.add(action.leaseId);
+    if (action.kind === 'create') return;
+    this.decided.add(action.leaseId);
+    if (action.kind === 'vacate' && isHealthReason(action.reason) && reason !== 'evidence') this.pendingHealth.add(action.leaseId);
   }
 
   refuse(entries: Refused[]): void {
     this.refused.push(...entries);
-    for (const entry of entries) this.decided.add(entry.action.leaseId);
+    for (const entry of entries) {
+      this.decided.add(entry.action.leaseId);
+      this.pendingHealth.add(entry.action.leaseId);
+    }
   }
 
   isDecided(subject: Subject): boolean {
@@ -62,6 +70,11 @@ class Ledger {
 
   isProposed(subject: Subject): boolean {
     return this.proposed.has(subject.lease.leaseId);
+  }
+
+  /** Will be vacated for its health, but not this pass: replaced now rather than counted (replace before vacate). */
+  isPendingHealth(subject: Subject): boolean {
+    return this.pendingHealth.has(subject.lease.leaseId);
   }
 }
 
@@ -73,33 +86,54 @@ export function plan(config: Config, observation: Observation, now: number): Pla
   const policy = config.policy;
   const subjects = managedSubjects(config, observation, now);
   const ledger = new Ledger();
-  planHealthVacates(subjects, policy, now, ledger);
-  planRolloutAndExcess(config, subjects, ledger);
+  const halts = rolloutHalts(config, subjects);
+  const evidence = new Map([...halts.values()].flatMap((halt) => [...halt.evidence].map((id) => [id, halt] as const)));
+  planHealthVacates(subjects, policy, now, ledger, evidence);
+  planRolloutAndExcess(config, subjects, ledger, halts);
   planOrphans(subjects, ledger);
   planRetired(subjects, ledger);
   deferBlindHosts(config, subjects, ledger);
   const budgeted = applyVacateBudgetInPriority(ledger, vacateBudget(policy, subjects.length));
   const vacated = new Set(budgeted.map((a) => a.leaseId));
-  const creates = planDeficitCreates(config, subjects, vacated, ledger);
-  const renewals = planRenewals(subjects, vacated, policy, now);
+  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts);
+  const renewals = planRenewals(
+    subjects.filter((s) => !evidence.has(s.lease.leaseId)),
+    vacated,
+    policy,
+    now,
+  );
   return {
     verdicts: subjects.map((s) => s.verdict),
     actions: [...budgeted, ...creates, ...renewals].sort(compareActions),
     refused: ledger.refused.sort((a, b) => compareActions(a.action, b.action)),
     deferred: ledger.deferred.sort((a, b) => compareActions(a.action, b.action) || compareStrings(a.reason, b.reason)),
     brakes: ledger.brakes,
-    groups: groupStatuses(config, subjects),
+    groups: groupStatuses(config, subjects, halts),
   };
 }
 
-/** `missing`, `dead`, `quarantined`: what the verdicts call for, braked per swarming host. */
-function planHealthVacates(subjects: Subject[], policy: Policy, now: number, ledger: Ledger): void {
+/**
+ * `missing`, `dead`, `quarantined`: what the verdicts call for, braked per swarming host; the
+ * `evidence` of a halted rollout stays (its vacate deferred, see rollout-halt.ts).
+ */
+function planHealthVacates(
+  subjects: Subject[],
+  policy: Policy,
+  now: number,
+  ledger: Ledger,
+  evidence: ReadonlyMap<string, RolloutHalt>,
+): void {
   for (const host of sortedUnique(subjects.map((s) => s.host))) {
     const onHost = subjects.filter((s) => s.host === host);
     const wanted: VacateAction[] = [];
     for (const subject of onHost) {
       const health = healthDecision(subject, policy, now);
       if (health === null) continue;
+      const halt = evidence.get(subject.lease.leaseId);
+      if (halt) {
+        ledger.defer(vacate(subject, health.reason, health.detail), 'evidence', halt.detail);
+        continue;
+      }
       if ('deferral' in health) ledger.defer(vacate(subject, health.reason, health.detail), health.deferral, health.detail);
       else wanted.push(vacate(subject, health.reason, health.detail));
     }
@@ -141,13 +175,16 @@ function healthDecision(subject: Subject, policy: Policy, now: number): HealthDe
 
 /**
  * `outdated` and `excess`: replacement vacates, sharing each group's healthy capacity so that it
- * never drops below count − maxUnavailable. Idle before busy; busy ones wait.
+ * never drops below count − maxUnavailable. Idle before busy; busy ones wait. While a group's
+ * rollout is halted (`rollout-halted`), its outdated leases stay and its excess is counted on
+ * the image it is backfilled on.
  */
-function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledger): void {
+function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledger, halts: ReadonlyMap<Group, RolloutHalt>): void {
   const policy = config.policy;
   for (const { group } of configuredGroups(config)) {
     const members = subjects.filter((s) => s.attribution.group === group && !s.blind);
     if (members.length === 0) continue;
+    const halt = halted(halts, group);
     const minHealthy = minHealthyOf(policy, group.count);
     let capacity = members.filter((s) => s.capacity && !ledger.isProposed(s)).length;
     const take = (subject: Subject, action: VacateAction, priority: number) => {
@@ -161,11 +198,15 @@ function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledge
     };
     const outdated = members.filter((s) => !s.verdict.current && !ledger.isDecided(s)).sort(byVacateOrder);
     for (const subject of outdated) {
-      const priority = servesNothing(subject) ? PRIORITY.outdatedUnhealthy : PRIORITY.outdatedHealthy;
-      take(subject, vacate(subject, 'outdated', outdatedDetail(subject, group)), priority);
+      const action = vacate(subject, 'outdated', outdatedDetail(subject, group));
+      if (halt) ledger.defer(action, 'rollout-halted', halt.detail);
+      else take(subject, action, servesNothing(subject) ? PRIORITY.outdatedUnhealthy : PRIORITY.outdatedHealthy);
     }
-    // Brake-refused and deferred leases count toward the excess but stay.
-    const currentKept = members.filter((s) => s.verdict.current && !ledger.isProposed(s));
+    const image = halt ? halt.knownGoodImage : group.image;
+    if (image === null) continue;
+    // Leases held back from a health vacate are already replaced (see planDeficitCreates), so
+    // they are not counted here: the replacement would be trimmed as excess.
+    const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !ledger.isPendingHealth(s));
     const excess = currentKept.length - group.count;
     if (excess <= 0) continue;
     const detail = excessDetail(group, currentKept.length);
@@ -232,29 +273,53 @@ function deferBlindHosts(config: Config, subjects: Subject[], ledger: Ledger): v
 function applyVacateBudgetInPriority(ledger: Ledger, budget: number): VacateAction[] {
   const ordered = [...ledger.candidates].sort((a, b) => a.priority - b.priority).map((c) => c.action);
   const budgeted = applyVacateBudget(ordered, budget);
-  ledger.deferred.push(...budgeted.deferred);
+  for (const entry of budgeted.deferred) ledger.defer(entry.action, entry.reason, entry.detail);
   return budgeted.allowed;
 }
 
-/** `deficit`: per group, up to count current leases and count + surge leases in all (`surge`, `create-budget`). */
-function planDeficitCreates(config: Config, subjects: Subject[], vacated: ReadonlySet<string>, ledger: Ledger): CreateAction[] {
+/**
+ * `deficit`: per group, up to count current leases and count + surge leases in all (`surge`,
+ * `create-budget`). Leases held back from a health vacate (dead within deadAfter, quarantined
+ * and busy, braked, over budget) are replaced now: they count toward count + surge, not count.
+ * `backfill`: while the group's rollout is halted, the deficit is created on its last known
+ * good image; the evidence counts toward neither.
+ */
+function planDeficitCreates(
+  config: Config,
+  subjects: Subject[],
+  vacated: ReadonlySet<string>,
+  ledger: Ledger,
+  halts: ReadonlyMap<Group, RolloutHalt>,
+): CreateAction[] {
   const policy = config.policy;
   const creates: CreateAction[] = [];
   for (const { server, group } of configuredGroups(config)) {
-    const kept = subjects.filter((s) => s.attribution.group === group && !vacated.has(s.lease.leaseId));
-    const currentKept = kept.filter((s) => s.verdict.current).length;
-    const want = group.count - currentKept;
-    if (want <= 0) continue;
+    const evidence = halts.get(group)?.evidence;
+    const halt = halted(halts, group);
+    const kept = subjects.filter(
+      (s) => s.attribution.group === group && !vacated.has(s.lease.leaseId) && !evidence?.has(s.lease.leaseId),
+    );
+    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !ledger.isPendingHealth(s)).length;
     const surge = surgeOf(policy, group.count);
     const room = Math.max(0, group.count + surge - kept.length);
-    const action: CreateAction = {
+    const create = (image: string, reason: CreateAction['reason'], detail: string): CreateAction => ({
       kind: 'create',
       swarmingHost: server.host,
       group: group.hostname,
-      image: group.image,
-      reason: 'deficit',
-      detail: `group ${group.hostname} has ${currentKept} of ${group.count} current leases`,
-    };
+      image,
+      reason,
+      detail,
+    });
+    const currentKept = serving(group.image);
+    const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases`);
+    let action = deficit;
+    let want = group.count - currentKept;
+    if (halt) {
+      for (let i = 0; i < want; i++) ledger.defer(deficit, 'rollout-halted', halt.detail);
+      if (halt.knownGoodImage === null) continue;
+      want = group.count - serving(halt.knownGoodImage);
+      action = create(halt.knownGoodImage, 'backfill', halt.detail);
+    }
     for (let i = 0; i < want; i++) {
       if (i >= room)
         ledger.defer(action, 'surge', `group ${group.hostname} has ${kept.length} leases, at most count ${group.count} + surge ${surge}`);
@@ -286,6 +351,12 @@ function planRenewals(subjects: Subject[], vacated: ReadonlySet<string>, policy:
     });
   }
   return renewals;
+}
+
+/** The group's halt, when its rollout is halted (not merely retrying one failed boot). */
+function halted(halts: ReadonlyMap<Group, RolloutHalt>, group: Group): RolloutHalt | undefined {
+  const halt = halts.get(group);
+  return halt?.halted ? halt : undefined;
 }
 
 function vacate(subject: Subject, reason: VacateReason, detail: string): VacateAction {

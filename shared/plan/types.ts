@@ -105,6 +105,10 @@ export interface GroupStatus {
   outdated: number;
   /** Leases whose host is blind this pass: their health is not judged, nor counted above. */
   unknown: number;
+  /** Its image has not booted on any lease, so its rollout is halted (see rollout-halt.ts). */
+  rolloutHalted: boolean;
+  /** The image its deficit is created on while halted; null when not halted or no image is known good. */
+  backfillImage: string | null;
 }
 
 export interface Plan {

@@ -19,7 +19,7 @@ interface VerdictTraits {
 export const VERDICTS = {
   booting: { meaning: 'no bot yet, younger than `bootGrace`', bucket: 'booting', healthReason: null },
   missing: { meaning: 'no bot, older than `bootGrace`: the VM never came up', bucket: 'unhealthy', healthReason: 'missing' },
-  dead: { meaning: 'Swarming marks the bot dead', bucket: 'unhealthy', healthReason: 'dead' },
+  dead: { meaning: 'Swarming marks the bot dead, or it has not been seen for `silentAfter`', bucket: 'unhealthy', healthReason: 'dead' },
   quarantined: { meaning: 'the bot reports itself unhealthy and takes no tasks', bucket: 'unhealthy', healthReason: 'quarantined' },
   'healthy-idle': { meaning: 'a live bot without a task', bucket: 'healthy', healthReason: null },
   'healthy-busy': { meaning: 'a live bot with a task', bucket: 'healthy', healthReason: null },
@@ -51,7 +51,9 @@ export const RENEW_REASONS = {
 export type RenewReason = keyof typeof RENEW_REASONS;
 
 export const CREATE_REASONS = {
-  deficit: 'the group has fewer current leases than `count` (limited by `maxSurge` and `maxCreatesPerPass`)',
+  deficit: 'the group has fewer current leases than `count`, not counting leases about to be vacated (limited by `maxSurge` and `maxCreatesPerPass`)',
+  backfill:
+    "the group's rollout is halted: its deficit is created on its last known good image, the one most of its healthy leases run",
 } as const;
 export type CreateReason = keyof typeof CREATE_REASONS;
 
@@ -74,6 +76,10 @@ export const DEFERRAL_REASONS = {
   busy: 'the bot is running a task',
   'dead-recently': 'the bot died less than `deadAfter` ago',
   'blind-host': "its host's bot list cannot be trusted this pass, so nothing of it is vacated",
+  'rollout-halted':
+    "the group's image has not booted on any lease: its outdated leases stay and creates on that image wait until one boots, the evidence expires or the image changes",
+  evidence:
+    "a lease of the group's image that never booted while none of that image's leases is healthy, kept unrenewed (up to max(2, `maxSurge`)) and replaced: two of them halt the rollout; it expires on its own",
 } as const;
 export type DeferralReason = keyof typeof DEFERRAL_REASONS;
 

@@ -132,6 +132,8 @@ export interface ExpiredLease {
   leaseId: string;
   projectName: string;
   at: number;
+  /** Its VM's bot had connected: a lease that served, not one that never booted. */
+  booted: boolean;
 }
 
 export class FleetModel {
@@ -238,7 +240,7 @@ export class FleetModel {
   private step(t: number): void {
     for (const id of this.world.expireLeases()) {
       const vm = this.vms.get(id);
-      this.expired.push({ leaseId: id, projectName: vm?.lease.projectName ?? '', at: t });
+      this.expired.push({ leaseId: id, projectName: vm?.lease.projectName ?? '', at: t, booted: vm?.bot != null });
     }
     const d = this.dynamics;
     const perStep = (perHour: number) => perHour * (STEP_MS / HOUR_MS);

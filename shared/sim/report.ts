@@ -44,6 +44,7 @@ function rows(results: readonly SimulationResult[]): { label: string; cells: str
     { label: 'leases lost to expiry', cells: cell((m) => String(m.leasesLostToExpiry)) },
     { label: 'unmanaged leases touched', cells: cell((m) => String(m.unmanagedLeasesTouched)) },
     { label: 'tasks interrupted by a vacate', cells: cell((m) => String(m.tasksInterrupted)) },
+    { label: 'rollout halted (hours) / backfills', cells: cell((m) => `${m.rolloutHaltedHours.toFixed(1)} / ${m.backfills}`) },
     { label: 'failed passes', cells: cell((m) => `${m.failedPasses} of ${m.passes}`) },
     { label: 'creates / renewals (ok)', cells: cell((m) => `${m.creates} / ${m.renewals}`) },
     { label: 'failed actions', cells: cell((m) => String(m.failedActions)) },
@@ -89,7 +90,10 @@ export function toJson(reports: readonly ScenarioReport[]): string {
       days: report.days,
       seed: report.seed,
       policies: Object.fromEntries(
-        report.results.map((r) => [r.policy, { metrics: r.metrics, windows: r.windows, series: r.series.map((p) => [p.hours, p.healthy, p.desired]) }]),
+        report.results.map((r) => [
+          r.policy,
+          { metrics: r.metrics, windows: r.windows, halts: r.halts, backfillHours: r.backfillHours, series: r.series.map((p) => [p.hours, p.healthy, p.desired]) },
+        ]),
       ),
     })),
     null,
@@ -102,7 +106,7 @@ const COLORS: Record<string, string> = { default: '#1a73e8', 'go-makemac': '#e87
 /** Healthy capacity of each policy against desired, over time, with the scenario's events shaded. */
 function chart(report: ScenarioReport): string {
   const [width, height] = [960, 320];
-  const margin = { left: 48, right: 16, top: 16, bottom: 36 };
+  const margin = { left: 48, right: 16, top: 16, bottom: 48 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const totalHours = report.days * 24;
@@ -129,7 +133,7 @@ function chart(report: ScenarioReport): string {
   }
   const xStep = totalHours > 72 ? 24 : totalHours > 24 ? 6 : totalHours > 6 ? 2 : 1;
   for (let h = 0; h <= totalHours; h += xStep) {
-    parts.push(`<text x="${x(h).toFixed(1)}" y="${height - margin.bottom + 16}" font-size="11" text-anchor="middle" fill="#5f6368">${h}h</text>`);
+    parts.push(`<text x="${x(h).toFixed(1)}" y="${height - margin.bottom + 28}" font-size="11" text-anchor="middle" fill="#5f6368">${h}h</text>`);
   }
   const line = (points: [number, number][], attrs: string) =>
     `<polyline fill="none" ${attrs} points="${points.map(([h, v]) => `${x(h).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`;
@@ -138,11 +142,22 @@ function chart(report: ScenarioReport): string {
   for (const result of report.results) {
     parts.push(line(result.series.map((p) => [p.hours, p.healthy]), `stroke="${COLORS[result.policy] ?? '#34a853'}" stroke-width="1.8"`));
   }
+  // The planner's own decisions, per policy: halted rollouts as a band under the axis, backfills as ticks on it.
+  report.results.forEach((result, row) => {
+    const color = COLORS[result.policy] ?? '#34a853';
+    const bandY = margin.top + plotH + 3 + row * 5;
+    for (const halt of result.halts) {
+      parts.push(`<rect x="${x(halt.fromHours).toFixed(1)}" y="${bandY}" width="${Math.max(1, x(halt.toHours) - x(halt.fromHours)).toFixed(1)}" height="4" fill="${color}" fill-opacity="0.6"><title>${escapeHtml(`${result.policy}: ${halt.label}`)}</title></rect>`);
+    }
+    for (const at of result.backfillHours) {
+      parts.push(`<path d="M${x(at).toFixed(1)},${(bandY - 5).toFixed(1)} l-3,-6 h6 z" fill="${color}"><title>${escapeHtml(`${result.policy}: backfill at ${at.toFixed(1)}h`)}</title></path>`);
+    }
+  });
   const legend = [
     `<tspan fill="#202124">- - desired</tspan>`,
     ...report.results.map((r) => `<tspan fill="${COLORS[r.policy] ?? '#34a853'}" dx="16">━ healthy, ${escapeHtml(r.policy)}</tspan>`),
   ].join('');
-  parts.push(`<text x="${margin.left}" y="${height - 6}" font-size="12">${legend}<tspan fill="#5f6368" dx="16">(lowest in each 10 min)</tspan></text>`);
+  parts.push(`<text x="${margin.left}" y="${height - 6}" font-size="12">${legend}<tspan fill="#5f6368" dx="16">(lowest in each 10 min; under the axis: ▬ rollout halted, ▼ backfill)</tspan></text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="healthy capacity against desired over time">${parts.join('')}</svg>`;
 }
 

@@ -18,6 +18,9 @@ export const IMAGES = {
   arm64_26: 'b39d12df6bb6702c4ea1ae1d061b9964eb5912b514f073ece0fc5fd0bedec0cb',
   amd64_14_next: sha256('darwin-amd64-14 image, next release'),
   arm64_15_broken: sha256('darwin-arm64-15 image that never boots'),
+  arm64_15_fixed: sha256('darwin-arm64-15 image, fixed'),
+  arm64_26_broken: sha256('darwin-arm64-26-security image that never boots'),
+  arm64_26_fixed: sha256('darwin-arm64-26-security image, fixed'),
 } as const;
 
 function sha256(text: string): string {
@@ -66,13 +69,21 @@ const COUNT_CHANGES: ScenarioEvent[] = [
   { kind: 'count', at: 36, host: SECURITY_HOST, hostname: 'darwin-amd64-14-security', count: 3 },
 ];
 
-const base = (name: string, description: string, events: ScenarioEvent[], dynamics: FleetDynamics = REALISTIC_DYNAMICS): Scenario => ({
+const base = (
+  name: string,
+  description: string,
+  events: ScenarioEvent[],
+  dynamics: FleetDynamics = REALISTIC_DYNAMICS,
+  extraGroups: ScenarioGroup[] = [],
+): Scenario => ({
   name,
   description,
-  groups: BASE_GROUPS.map((g) => ({ ...g })),
+  groups: [...BASE_GROUPS, ...extraGroups].map((g) => ({ ...g })),
   dynamics,
   events,
 });
+
+const BAD_IMAGES = new Set<string>([IMAGES.arm64_15_broken, IMAGES.arm64_26_broken]);
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   steady: base('steady', 'Faults at realistic rates (failed boots, hung VMs, reboots, quarantines), busy bots; counts change at 30h and 36h.', [
@@ -85,9 +96,28 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   ]),
   'bad-image': base(
     'bad-image',
-    'At 12h darwin-arm64-15 moves to an image whose VMs never boot.',
-    [{ kind: 'image', at: 12, host: PUBLIC_HOST, hostname: 'darwin-arm64-15', image: IMAGES.arm64_15_broken }],
-    { ...REALISTIC_DYNAMICS, badImages: new Set([IMAGES.arm64_15_broken]) },
+    'At 12h darwin-arm64-15 moves to an image whose VMs never boot; at 36h it moves to a fixed image.',
+    [
+      { kind: 'image', at: 12, host: PUBLIC_HOST, hostname: 'darwin-arm64-15', image: IMAGES.arm64_15_broken },
+      { kind: 'image', at: 36, host: PUBLIC_HOST, hostname: 'darwin-arm64-15', image: IMAGES.arm64_15_fixed },
+    ],
+    { ...REALISTIC_DYNAMICS, badImages: BAD_IMAGES },
+  ),
+  'bad-image-fresh': base(
+    'bad-image-fresh',
+    'At 6h a new group darwin-arm64-26-security (count 0 until then) starts on an image whose VMs never boot; at 30h it moves to a fixed image.',
+    [
+      { kind: 'count', at: 6, host: SECURITY_HOST, hostname: 'darwin-arm64-26-security', count: 3 },
+      { kind: 'image', at: 30, host: SECURITY_HOST, hostname: 'darwin-arm64-26-security', image: IMAGES.arm64_26_fixed },
+    ],
+    { ...REALISTIC_DYNAMICS, badImages: BAD_IMAGES },
+    [{ host: SECURITY_HOST, hostname: 'darwin-arm64-26-security', image: IMAGES.arm64_26_broken, count: 0 }],
+  ),
+  reboots: base(
+    'reboots',
+    'Bots reboot ten times as often as usual, each back within 12–25 min (inside deadAfter): replacements must not churn.',
+    [],
+    { ...REALISTIC_DYNAMICS, rebootPerHour: 0.04 },
   ),
   'swarming-outage': base('swarming-outage', `${PUBLIC_HOST} ListBots fails with 503 for 48h, from 2h to 50h; the bots themselves keep working.`, [
     { kind: 'swarming-unavailable', at: 2, until: 50, host: PUBLIC_HOST },

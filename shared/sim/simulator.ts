@@ -77,10 +77,15 @@ export interface SimulationMetrics {
   creates: number;
   renewals: number;
   failedActions: number;
+  /** Managed leases whose VM had booted and that expired (never-booted evidence left to expire is not counted). */
   leasesLostToExpiry: number;
   unmanagedLeasesTouched: number;
   /** Tasks cut short because their lease was vacated or expired under them. */
   tasksInterrupted: number;
+  /** Hours during which some group's rollout was halted (its image had not booted). */
+  rolloutHaltedHours: number;
+  /** Leases created on a group's last known good image while its rollout was halted. */
+  backfills: number;
 }
 
 export interface SimulationResult {
@@ -92,6 +97,9 @@ export interface SimulationResult {
   metrics: SimulationMetrics;
   series: SeriesPoint[];
   windows: FaultWindow[];
+  /** When this policy's planner halted a rollout, and when it backfilled: the report marks them on the chart. */
+  halts: FaultWindow[];
+  backfillHours: number[];
 }
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
@@ -126,6 +134,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // One sample a minute, so a dip shorter than the pass interval still shows.
     const samples: Sample[] = [];
     const rolloutKeys = new Set(scenario.events.flatMap((e) => (e.kind === 'image' ? [`${e.host} ${e.hostname}`] : [])));
+    const halts: FaultWindow[] = [];
+    const backfillHours: number[] = [];
     const record = (at: number) => samples.push(sampleOf(at, groupTruth(model, groups), countManaged(world), rolloutKeys));
     let recordedUpTo = SIM_START - MINUTE_MS;
     const metrics: SimulationMetrics = {
@@ -146,6 +156,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       leasesLostToExpiry: 0,
       unmanagedLeasesTouched: 0,
       tasksInterrupted: 0,
+      rolloutHaltedHours: 0,
+      backfills: 0,
     };
     const touched = new Set<string>();
 
@@ -203,6 +215,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       });
       if (flakyRate > 0) macService.clearFaults();
 
+      const halted = (result.plan?.groups ?? []).filter((g) => g.rolloutHalted).map((g) => g.group);
+      if (halted.length > 0) {
+        metrics.rolloutHaltedHours += PASS_INTERVAL_MS / HOUR_MS;
+        const label = `rollout halted: ${halted.join(', ')}`;
+        const last = halts.at(-1);
+        if (last && last.label === label && last.toHours >= hours - PASS_INTERVAL_MS / HOUR_MS - 1e-9) last.toHours = hours + PASS_INTERVAL_MS / HOUR_MS;
+        else halts.push({ label, fromHours: hours, toHours: hours + PASS_INTERVAL_MS / HOUR_MS });
+      }
       metrics.passes += 1;
       if (result.summary.outcome === 'failed') metrics.failedPasses += 1;
       if (result.summary.brakes.length > 0) metrics.brakePasses += 1;
@@ -211,6 +231,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         if (action.kind !== 'create' && unmanaged.has(action.leaseId)) touched.add(action.leaseId);
         if (outcome.outcome === 'error') metrics.failedActions += 1;
         if (outcome.outcome !== 'ok') continue;
+        if (action.kind === 'create' && action.reason === 'backfill') {
+          metrics.backfills += 1;
+          backfillHours.push(hours);
+        }
         if (action.kind === 'create') metrics.creates += 1;
         else if (action.kind === 'renew') metrics.renewals += 1;
         else metrics.vacatesByReason[action.reason] = (metrics.vacatesByReason[action.reason] ?? 0) + 1;
@@ -232,7 +256,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     metrics.apiCalls = Object.fromEntries(Object.entries(calls.counts).sort(([a], [b]) => (a < b ? -1 : 1)));
     metrics.apiCallsTotal = Object.values(calls.counts).reduce((sum, n) => sum + n, 0);
-    metrics.leasesLostToExpiry = model.expired.filter((e) => taggedHost(e.projectName) !== null).length;
+    // A never-booted lease left to expire is the evidence of a halted rollout, not a loss.
+    metrics.leasesLostToExpiry = model.expired.filter((e) => taggedHost(e.projectName) !== null && e.booted).length;
     metrics.unmanagedLeasesTouched = touched.size;
     metrics.tasksInterrupted = model.interruptedTasks;
     const windows = faultWindows(scenario, endAt);
@@ -248,6 +273,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       metrics,
       series: seriesOf(samples),
       windows,
+      halts,
+      backfillHours,
     };
   } finally {
     await secrets.close();

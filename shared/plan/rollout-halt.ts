@@ -1,0 +1,74 @@
+// The rollout halt, with no state outside the fleet: the leases of a group's image that never
+// booted are the evidence. One failure may be bad luck (a few percent of boots fail): it is kept
+// and retried. Two, with none of the image's leases healthy, halt the rollout: old capacity is
+// no longer destroyed and the group is backfilled on its last known good image.
+import type { Config, Group, Policy } from '../config/schema';
+import { compareStrings } from '../fleet';
+import { surgeOf } from './limits';
+import { byAge, type Subject } from './subject';
+import { VERDICTS } from './vocabulary';
+
+/** Failed boots of one image that make it bad rather than unlucky. */
+const FAILURES_TO_HALT = 2;
+
+export interface RolloutHalt {
+  group: Group;
+  /** Two or more of the image's leases failed to boot: the rollout is halted. Else one did, and is retried. */
+  halted: boolean;
+  /** Leases of the group's image that never booted, kept unrenewed so the evidence outlives this pass. */
+  evidence: ReadonlySet<string>;
+  /** The image most of the group's healthy leases run; null when none is healthy (nothing to backfill on). */
+  knownGoodImage: string | null;
+  detail: string;
+}
+
+/**
+ * Groups whose image failed to boot (`missing`) while none of that image's leases is healthy.
+ * The halt ends by itself: when a lease of the image turns healthy, when the evidence expires
+ * (at most 24h after its creation; it is never renewed), or when the operator changes the
+ * image (the evidence is then outdated, and vacated as such).
+ */
+export function rolloutHalts(config: Config, subjects: readonly Subject[]): Map<Group, RolloutHalt> {
+  const halts = new Map<Group, RolloutHalt>();
+  for (const server of config.swarming) {
+    for (const group of server.groups) {
+      const members = subjects.filter((s) => s.attribution.group === group && !s.blind);
+      const halt = haltOf(group, members, config.policy);
+      if (halt) halts.set(group, halt);
+    }
+  }
+  return halts;
+}
+
+function haltOf(group: Group, members: readonly Subject[], policy: Policy): RolloutHalt | null {
+  const ofImage = members.filter((s) => s.verdict.current);
+  const failed = ofImage.filter((s) => s.verdict.state === 'missing');
+  if (failed.length === 0 || ofImage.some((s) => VERDICTS[s.verdict.state].bucket === 'healthy')) return null;
+  // The youngest failures are kept: they expire last, so the halt holds longest before a retry.
+  const evidence = [...failed].sort(byAge).slice(0, Math.max(FAILURES_TO_HALT, surgeOf(policy, group.count)));
+  const halted = failed.length >= FAILURES_TO_HALT;
+  const knownGoodImage = mostCommonImage(members.filter((s) => s.capacity));
+  const image = group.image.slice(0, 12);
+  return {
+    group,
+    halted,
+    evidence: new Set(evidence.map((s) => s.lease.leaseId)),
+    knownGoodImage,
+    detail: !halted
+      ? `the only lease of image ${image} of group ${group.hostname} failed to boot: kept, unrenewed, while another is tried`
+      : knownGoodImage === null
+        ? `image ${image} of group ${group.hostname} has not booted (${failed.length} failed) and no lease of the group is healthy: no known good image to backfill on`
+        : `image ${image} of group ${group.hostname} has not booted (${failed.length} failed): rollout halted, backfilling on ${knownGoodImage.slice(0, 12)}`,
+  };
+}
+
+function mostCommonImage(healthy: readonly Subject[]): string | null {
+  const counts = new Map<string, number>();
+  for (const subject of healthy) counts.set(subject.lease.image, (counts.get(subject.lease.image) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [image, count] of counts) {
+    const bestCount = best === null ? 0 : counts.get(best)!;
+    if (count > bestCount || (count === bestCount && best !== null && compareStrings(image, best) < 0)) best = image;
+  }
+  return best;
+}
