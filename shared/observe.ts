@@ -31,6 +31,12 @@ export interface HostObservation {
   blindReason: string | null;
   /** Bots listed (all of them, parsed or not). */
   botCount: number;
+  /**
+   * The latest last-seen time of its bots, by Swarming's clock: the reference a bot's silence is
+   * measured against, so a skew between makemac's clock and Swarming's cannot make every bot
+   * look silent. null when no bot was listed.
+   */
+  latestSeenAt: number | null;
 }
 
 export interface Observation {
@@ -176,8 +182,10 @@ export function joinFleet(
   const hosts = listedSwarmingHosts(config).map((server): HostObservation => {
     const read = reads.find((r) => r.host === server.host);
     const botCount = read?.bots.length ?? 0;
+    const seen = (read?.bots ?? []).flatMap((bot) => (bot.lastSeenAt === null ? [] : [bot.lastSeenAt]));
+    const latestSeenAt = seen.length === 0 ? null : Math.max(...seen);
     if (!read || read.error !== null) {
-      return { host: server.host, blind: true, blindReason: `bot list failed: ${read?.error ?? 'not read'}`, botCount };
+      return { host: server.host, blind: true, blindReason: `bot list failed: ${read?.error ?? 'not read'}`, botCount, latestSeenAt };
     }
     // An empty but successful list while leases should have booted is more likely a Swarming
     // fault (wrong pool, ACL change, datastore trouble) than every VM dying at once.
@@ -192,9 +200,10 @@ export function joinFleet(
         blind: true,
         blindReason: `listed no MacService bots while ${pastGrace} managed lease(s) are past boot grace`,
         botCount,
+        latestSeenAt,
       };
     }
-    return { host: server.host, blind: false, blindReason: null, botCount };
+    return { host: server.host, blind: false, blindReason: null, botCount, latestSeenAt };
   });
 
   return { leases: [...byLeaseId.values()], hosts, strayBots, unparsedBots, malformedLeases: [], skippedLeases: 0 };

@@ -121,7 +121,8 @@ export function observation(leases: ObservedLease[], spec: ObservationSpec = {})
     leases: [...leases],
     hosts: hosts.map((host): HostObservation => {
       const reason = spec.blind?.[host];
-      return { host, blind: reason !== undefined, blindReason: reason ?? null, botCount: 0 };
+      // Swarming's clock agrees with makemac's: its freshest bot was seen just now.
+      return { host, blind: reason !== undefined, blindReason: reason ?? null, botCount: 0, latestSeenAt: NOW };
     }),
     strayBots: [],
     unparsedBots: [],

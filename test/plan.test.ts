@@ -603,7 +603,7 @@ describe('classifyLease', () => {
   const cfg = config();
   const judge = (spec: LeaseSpec, blind: string | null = null) => {
     const l = lease(spec);
-    const host = { host: HOST, blind: blind !== null, blindReason: blind, botCount: 1 };
+    const host = { host: HOST, blind: blind !== null, blindReason: blind, botCount: 1, latestSeenAt: NOW };
     const verdict = classifyLease(l, attributeLease(cfg, l), l.managedHost === HOST ? host : null, cfg.policy, NOW);
     return `${verdict.state}: ${verdict.note}`;
   };
@@ -614,7 +614,7 @@ describe('classifyLease', () => {
     ['no bot at boot grace', { bot: null, createdAgo: 60 * MINUTE }, null, 'missing: no bot 1h after creation'],
     ['no bot and unknown age', { bot: null, createdAgo: null }, null, 'missing: no bot, created over 1h ago'],
     ['no bot on a retired host without a pool', { bot: null, host: 'old.example.com' }, null, 'unknown: host old.example.com is retired without a pool, so its bots are not listed'],
-    ['silent for silentAfter, not yet marked dead', { bot: { lastSeenAgo: 3 * MINUTE } }, null, 'dead: silent, last seen 3m ago; Swarming has not marked it dead yet'],
+    ['silent for silentAfter, not yet marked dead', { bot: { lastSeenAgo: 3 * MINUTE } }, null, "dead: silent for 3m while its host's other bots report; Swarming has not marked it dead yet"],
     ['seen within silentAfter', { bot: { lastSeenAgo: 2 * MINUTE } }, null, 'healthy-idle: idle'],
     ['dead wins over quarantined and busy', { bot: { isDead: true, quarantined: true, taskId: 't' } }, null, 'dead: dead, last seen 1m ago'],
     ['quarantined and busy', { bot: { quarantined: true, taskId: 't' } }, null, 'quarantined: quarantined, running task t'],

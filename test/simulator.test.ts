@@ -75,7 +75,7 @@ describe('the simulator', () => {
       dynamics: { ...SCENARIOS['bad-image']!.dynamics, bootFailureRate: 0, deathPerHour: 0.15, rebootPerHour: 0, quarantinePerHour: 0 },
     });
     const ours = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'default' });
-    const go = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'makemac' });
+    const go = await simulate({ scenario, days: 6 * HOURS, seed: 1, policy: 'go-makemac' });
     expect(ours.metrics.rolloutHaltedHours).toBeGreaterThan(3);
     expect(ours.metrics.backfills).toBeGreaterThan(0);
     expect(ours.halts.length).toBeGreaterThan(0);
@@ -90,7 +90,7 @@ describe('the simulator', () => {
     // The group's count is raised at 1h; its image is fixed at 25h, after this run.
     const scenario = shifted('bad-image-fresh', 5);
     const ours = await simulate({ scenario, days: 5 * HOURS, seed: 1, policy: 'default' });
-    const go = await simulate({ scenario, days: 5 * HOURS, seed: 1, policy: 'makemac' });
+    const go = await simulate({ scenario, days: 5 * HOURS, seed: 1, policy: 'go-makemac' });
     expect(ours.metrics.rolloutHaltedHours).toBeGreaterThan(2);
     expect(ours.metrics.backfills).toBe(0);
     expect(ours.metrics.vacatesByReason.missing ?? 0).toBeLessThanOrEqual(1);
@@ -100,7 +100,7 @@ describe('the simulator', () => {
 
   it('replaces rebooting bots without interrupting a task, and trims the spare when they come back', async () => {
     const ours = await simulate({ scenario: 'reboots', days: 12 * HOURS, seed: 2, policy: 'default' });
-    const go = await simulate({ scenario: 'reboots', days: 12 * HOURS, seed: 2, policy: 'makemac' });
+    const go = await simulate({ scenario: 'reboots', days: 12 * HOURS, seed: 2, policy: 'go-makemac' });
     expect(ours.metrics.tasksInterrupted).toBe(0);
     expect(ours.metrics.vacatesByReason.excess ?? 0).toBeLessThanOrEqual(ours.metrics.creates);
     expect(ours.metrics.availability).toBeGreaterThanOrEqual(go.metrics.availability);

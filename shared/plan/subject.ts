@@ -34,7 +34,7 @@ export function managedSubjects(config: Config, observation: Observation, now: n
       const attribution = attributeLease(config, lease);
       const hostObservation: HostObservation | null =
         observed.get(host) ??
-        (attribution.server === null ? null : { host, blind: true, blindReason: 'not observed this pass', botCount: 0 });
+        (attribution.server === null ? null : { host, blind: true, blindReason: 'not observed this pass', botCount: 0, latestSeenAt: null });
       const verdict = classifyLease(lease, attribution, hostObservation, config.policy, now);
       const bot = lease.bot;
       return {

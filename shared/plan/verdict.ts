@@ -56,9 +56,11 @@ function judge(
   }
   if (bot.isDead) return { state: 'dead', note: `dead, ${lastSeen(bot, now)}` };
   // Swarming waits 10 min before it calls a silent bot dead; a bot polls far more often than
-  // silentAfter, so its silence is judged sooner and it is replaced sooner (see plan.ts).
-  if (bot.lastSeenAt !== null && now - bot.lastSeenAt >= policy.silentAfter) {
-    return { state: 'dead', note: `silent, ${lastSeen(bot, now)}; Swarming has not marked it dead yet` };
+  // silentAfter, so its silence is judged sooner and it is replaced sooner (see plan.ts). It is
+  // measured against the host's freshest bot, by Swarming's clock, not against makemac's.
+  const latest = host?.latestSeenAt ?? null;
+  if (bot.lastSeenAt !== null && latest !== null && latest - bot.lastSeenAt >= policy.silentAfter) {
+    return { state: 'dead', note: `silent for ${formatDuration(latest - bot.lastSeenAt)} while its host's other bots report; Swarming has not marked it dead yet` };
   }
   if (bot.quarantined) return { state: 'quarantined', note: `quarantined, ${bot.taskId === null ? 'idle' : `running task ${bot.taskId}`}` };
   const maintenance = bot.inMaintenance ? ', in maintenance' : '';

@@ -6,6 +6,7 @@ locals {
   duration_knobs = {
     boot_grace      = { min = "5m", max = "24h" }
     dead_after      = { min = "0s", max = "24h" }
+    silent_after    = { min = "1m", max = "24h" }
     renew_before    = { min = "1h", max = "24h" }
     pass_deadline   = { min = "10s", max = "1h" }
     request_timeout = { min = "100ms", max = "5m" }
