@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Builds the compiled bin when a source changed since the last build.
     globalSetup: ['test/support/build.ts'],
+    setupFiles: ['test/support/no-warnings.ts'],
     // The Google libraries probe the metadata server and shell out to gcloud without these.
     env: {
       METADATA_SERVER_DETECTION: 'none',

@@ -6,7 +6,10 @@ import { dirname, resolve } from 'node:path';
 export function unwritable(path: string): string | null {
   try {
     if (existsSync(path)) {
-      if (statSync(path).isDirectory()) return `${path} is a directory`;
+      const stats = statSync(path);
+      if (stats.isDirectory()) return `${path} is a directory`;
+      // A FIFO would hang the write after the pass's mutations; a device is no record.
+      if (!stats.isFile()) return `${path} is not a regular file`;
       accessSync(path, constants.W_OK);
     } else {
       accessSync(dirname(resolve(path)), constants.W_OK);

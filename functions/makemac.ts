@@ -2,7 +2,9 @@
 // The `makemac` command (package.json `bin`), compiled by `npm ci` (the prepare script) so that
 // it runs as plain JavaScript: no TypeScript compiler is loaded at run time.
 import { main } from './cli';
+import { dropMetadataLookupWarnings } from './quiet-warnings';
 
+dropMetadataLookupWarnings();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -54,6 +54,11 @@ export async function reconcileCommand(args: string[], io: CliIo): Promise<numbe
       : new TextLogger(io.stdout);
   const secrets = new SecretResolver({ env: io.env });
   const calls = new CallCounter();
+  // SIGTERM or SIGINT ends the pass early but properly: summary, decision record, exit 1.
+  // A second one finds no listener and kills the process, as the operator asked twice.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => interrupt.abort(signal);
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
   try {
     const result = await runPass({
       config,
@@ -63,12 +68,14 @@ export async function reconcileCommand(args: string[], io: CliIo): Promise<numbe
       calls,
       passId,
       forceDryRun: flags['dry-run'],
+      interrupt: interrupt.signal,
     });
     if (flags['plan-out'] !== undefined) {
       writeFileSync(flags['plan-out'], `${JSON.stringify(decisionRecord(result), null, 2)}\n`);
     }
     return result.summary.outcome === 'ok' ? EXIT_OK : EXIT_FAILED;
   } finally {
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
     await secrets.close();
   }
 }

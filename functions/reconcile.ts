@@ -8,7 +8,7 @@ import type { Config } from '../shared/config/schema';
 import { CallCounter } from '../shared/http';
 import { JsonLogger } from '../shared/log';
 import { configErrorEntry, passErrorEntry } from '../shared/log-events';
-import { isDryRun, newPassId, runPass, type PassClients } from '../shared/pass';
+import { INTERRUPT_GRACE_MS, isDryRun, newPassId, runPass, type PassClients } from '../shared/pass';
 import { SecretResolver } from '../shared/secrets';
 
 interface Instance {
@@ -21,6 +21,42 @@ interface Instance {
 // Kept for the instance's life: the config cannot change without a new revision, and reusing
 // clients keeps connections and resolved secrets warm.
 let instance: Instance | undefined;
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** Signal listeners present when this module loaded: those added later are the framework's. */
+const listenersAtLoad = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+/** Passes being run, each with what interrupts it and a promise settled once it has answered. */
+const runningPasses = new Set<{ interrupt: AbortController; answered: Promise<void> }>();
+let signalsTakenOver = false;
+
+/**
+ * Cloud Run sends SIGTERM before it stops an instance. functions-framework would answer a
+ * request in flight with a bare 500 and exit at once, so the pass would end unlogged and its
+ * calls cut off. Instead the pass is interrupted (nothing new starts, calls in flight get their
+ * grace), answers its summary with 500, and only then do the framework's own handlers run.
+ * The framework installs them once it listens, after this module loaded, so they are the
+ * listeners added since. Without any (a test server), the signal is raised again unhandled.
+ */
+function takeOverSignals(): void {
+  if (signalsTakenOver) return;
+  signalsTakenOver = true;
+  for (const signal of SIGNALS) {
+    const framework = process.listeners(signal).filter((listener) => !listenersAtLoad.get(signal)!.includes(listener));
+    framework.forEach((listener) => process.off(signal, listener));
+    const onSignal = () => {
+      const passes = [...runningPasses];
+      passes.forEach((pass) => pass.interrupt.abort(signal));
+      const answered = Promise.allSettled(passes.map((pass) => pass.answered));
+      const bound = new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS + 3_000).unref());
+      void Promise.race([answered, bound]).then(() => {
+        if (framework.length > 0) return framework.forEach((listener) => listener(signal));
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      });
+    };
+    process.on(signal, onSignal);
+  }
+}
 
 function instanceFor(env: Record<string, string | undefined>): Instance {
   if (!instance) {
@@ -122,13 +158,20 @@ export async function reconcile(req: Request, res: Response): Promise<void> {
     dryRun: isDryRun(current.config, forceDryRun),
     ...(trace ? { trace } : {}),
   });
+  takeOverSignals();
+  const interrupt = new AbortController();
+  const answered = new Promise<void>((resolve) => res.once('finish', resolve).once('close', resolve));
+  const running = { interrupt, answered };
+  runningPasses.add(running);
   try {
-    const { summary } = await runPass({ ...current, logger, passId, forceDryRun });
+    const { summary } = await runPass({ ...current, logger, passId, forceDryRun, interrupt: interrupt.signal });
     res.status(summary.outcome === 'ok' ? 200 : 500).json(summary);
   } catch (err) {
     // A bug, not an API failure (those end in the summary): log it, and answer without details.
     logger.write(passErrorEntry(err instanceof Error ? (err.stack ?? err.message) : String(err)));
     res.status(500).json({ passId, error: 'the pass stopped on an unexpected error; see the pass.error log entry' });
+  } finally {
+    runningPasses.delete(running);
   }
 }
 

@@ -23,6 +23,7 @@ export function buildClients(config: Config, options: ClientOptions): PassClient
     ownedHosts: ownedSwarmingHosts(config),
     timeoutMs,
     calls: options.calls,
+    redact: (text) => options.secrets.redact(text),
   });
   const swarming = new Map(
     listedSwarmingHosts(config).map((server) => [
@@ -33,6 +34,7 @@ export function buildClients(config: Config, options: ClientOptions): PassClient
         pool: server.pool,
         timeoutMs,
         calls: options.calls,
+        redact: (text) => options.secrets.redact(text),
         ...(options.getSwarmingToken ? { getToken: options.getSwarmingToken } : {}),
       }),
     ]),

@@ -95,8 +95,10 @@ export function leaseAgeMs(lease: Lease, now: number): number | null {
   const created = stamp === undefined ? null : parseTimestamp(stamp);
   // A stamp from the future is wrong, not young: beyond clock skew it is ignored.
   if (created !== null && created <= now + STAMP_SKEW_MS) return Math.max(0, now - created);
-  if (lease.expiresAt !== null && lease.expiresAt - now > RENEW_DURATION_SECONDS * 1000) {
-    return Math.max(0, now - (lease.expiresAt - CREATE_DURATION_SECONDS * 1000));
+  // An expiry further away than a create gives is wrong, not young: the same guard as the stamp's.
+  const expiresIn = lease.expiresAt === null ? null : lease.expiresAt - now;
+  if (expiresIn !== null && expiresIn > RENEW_DURATION_SECONDS * 1000 && expiresIn <= CREATE_DURATION_SECONDS * 1000 + STAMP_SKEW_MS) {
+    return Math.max(0, now - (lease.expiresAt! - CREATE_DURATION_SECONDS * 1000));
   }
   return null;
 }

@@ -42,6 +42,8 @@ export interface PostOptions {
    * returns false to stop reading. Other statuses' bodies are read whole for the error message.
    */
   onBody?: (chunk: Uint8Array) => boolean;
+  /** Cancels the request (the observation's deadline, a SIGTERM's grace); its reason says why. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -51,11 +53,15 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
+  const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
   try {
+    // Given up on before it was sent: it cannot have reached the server.
+    if (options.signal?.aborted) throw cancelled(endpoint, options.signal, false);
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers: options.headers, body: options.body, signal: abort.signal });
+      response = await fetch(url, { method: 'POST', headers: options.headers, body: options.body, signal });
     } catch (err) {
+      if (options.signal?.aborted) throw cancelled(endpoint, options.signal);
       if (abort.signal.aborted) {
         throw new ApiError(`${endpoint}: no response within ${timeoutMs}ms`, {
           endpoint,
@@ -74,11 +80,23 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
       });
     }
     const sink = response.status === 200 ? options.onBody : undefined;
-    const body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, sink);
+    let body: string;
+    try {
+      body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, sink);
+    } catch (err) {
+      if (options.signal?.aborted) throw cancelled(endpoint, options.signal);
+      throw err;
+    }
     return { status: response.status, headers: response.headers, body };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A request makemac gave up on: it may have reached the server, and is not worth repeating. */
+function cancelled(endpoint: string, signal: AbortSignal, sent = true): ApiError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  return new ApiError(`${endpoint}: cancelled: ${reason}`, { endpoint, retryable: false, outcomeUnknown: sent });
 }
 
 async function readCapped(
@@ -140,7 +158,9 @@ function tooLarge(endpoint: string, status: number, maxBytes: number): ApiError 
 export function redactKeyMaterial(text: string): string {
   return text
     .replace(/-----BEGIN [^-]*-----[\s\S]*?(?:-----END [^-]*-----|$)/g, '[PEM redacted]')
-    .replace(/(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{40,}={0,2}/g, '[base64 redacted]');
+    .replace(/(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[G-Zg-z+/])[A-Za-z0-9+/]{40,}={0,2}/g, '[base64 redacted]')
+    // The same run URL-encoded, as a proxy echoing a form or query would carry it.
+    .replace(/(?<![A-Za-z0-9%])(?=(?:[A-Za-z0-9]|%2[BbFf])*%2[BbFf])(?:[A-Za-z0-9]|%2[BbFf]){40,}(?:%3[Dd]){0,2}/g, '[base64 redacted]');
 }
 
 /**

@@ -20,6 +20,7 @@ const ACTION_FIELDS = [
   'attempts',
   'durationMs',
   'error?',
+  'stamped?',
 ] as const;
 
 const GROUP_FIELDS = [
@@ -53,7 +54,9 @@ export const LOG_EVENTS = {
   'safety.brake': ['swarmingHost', 'wanted', 'limit', 'managedLeases'],
   'observe.error': ['source', 'swarmingHost?', 'error'],
   'config.error': ['error'],
+  'pass.interrupted': ['signal', 'graceMs'],
   'pass.error': ['error'],
+  'lease.duplicate': ['leaseId', 'copies'],
   'bot.ignored': ['swarmingHost', 'botId', 'why'],
   'lease.malformed': ['leaseId', 'swarmingHost', 'expires', 'renewalDue', 'error'],
   'group.status': GROUP_FIELDS,

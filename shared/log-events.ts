@@ -19,22 +19,25 @@ export function actionEntry(result: Outcome): LogEntry {
   const verb = action.kind;
   const sentence = {
     ok: `${capitalize(pastTense(verb))} ${subject}: ${action.detail}.`,
+    gone: `Found ${subject} already gone when vacating it (someone else did), as wanted: ${action.detail}.`,
     'dry-run': `Would ${verb} ${subject} (dry run): ${action.detail}.`,
     skipped: `Skipped: ${verb} ${subject}: ${result.error ?? 'not started'}.`,
     error: `Failed to ${verb} ${subject} after ${result.attempts} attempt(s): ${result.error}.`,
   }[outcome];
+  const unstamped = result.unstamped ? ' It carries no makemac.created stamp: MacService refused that metadata key this pass.' : '';
   const severity: Severity = outcome === 'error' ? 'ERROR' : outcome === 'skipped' ? 'WARNING' : action.kind === 'renew' ? 'INFO' : 'NOTICE';
-  return entry(`lease.${action.kind}`, severity, sentence, {
-      leaseId: lease,
-      reason: action.reason,
-      swarmingHost: action.swarmingHost,
-      group: action.group,
-      image: action.image,
-      outcome,
-      detail: action.detail,
-      attempts: result.attempts,
-      durationMs: result.durationMs,
-      ...(result.error !== undefined ? { error: result.error } : {}),
+  return entry(`lease.${action.kind}`, severity, sentence + unstamped, {
+    leaseId: lease,
+    reason: action.reason,
+    swarmingHost: action.swarmingHost,
+    group: action.group,
+    image: action.image,
+    outcome,
+    detail: action.detail,
+    attempts: result.attempts,
+    durationMs: result.durationMs,
+    ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(result.unstamped ? { stamped: false } : {}),
   });
 }
 
@@ -129,6 +132,36 @@ export function malformedLeaseEntry(lease: MalformedLease, renewalDue: boolean):
   );
 }
 
+/** MacService's lease list looks cut short: nothing is created or vacated, listed leases are renewed. */
+export function suspectLeaseListEntry(suspicion: string): LogEntry {
+  return entry(
+    'observe.error',
+    'ERROR',
+    `MacService's lease list looks incomplete; nothing will be created or vacated this pass, the leases it lists are still renewed: ${suspicion}`,
+    { source: 'macservice', error: `leases:find looks incomplete: ${suspicion}` },
+  );
+}
+
+/** A lease id `find` listed more than once, with copies that disagree: left alone this pass. */
+export function conflictingLeaseEntry(leaseId: string, copies: number): LogEntry {
+  return entry(
+    'lease.duplicate',
+    'WARNING',
+    `Lease ${leaseId} is listed ${copies} times by MacService with different content; it is neither counted nor touched this pass.`,
+    { leaseId, copies },
+  );
+}
+
+/** A SIGTERM or SIGINT: nothing new starts; the calls in flight get a grace, then the summary is written. */
+export function interruptedEntry(signal: string, graceMs: number): LogEntry {
+  return entry(
+    'pass.interrupted',
+    'WARNING',
+    `Interrupted by ${signal}: no new action will start; actions in flight have ${graceMs / 1000}s to finish, then the pass ends.`,
+    { signal, graceMs },
+  );
+}
+
 /** The function's config is invalid: no pass can run until it is fixed and redeployed. */
 export function configErrorEntry(message: string): LogEntry {
   return entry('config.error', 'ERROR', `Bad config, no pass was run and no API was called: ${message}`, { error: message });
@@ -175,7 +208,7 @@ export function passSummaryEntry(summary: PassSummary): LogEntry {
     'pass.summary',
     summary.outcome === 'ok' ? 'INFO' : 'ERROR',
     `${verdict}${summary.dryRun ? ' [dry run]' : ''} in ${formatDuration(summary.durationMs)}: ` +
-      `${actions.planned} action${actions.planned === 1 ? '' : 's'} (${actions.ok} ok, ${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
+      `${actions.planned} action${actions.planned === 1 ? '' : 's'} (${actions.ok} ok, ${actions.gone > 0 ? `${actions.gone} already gone, ` : ''}${actions.error} failed, ${actions.skipped} skipped, ${actions.dryRun} dry-run), ` +
       `${actions.deferred} deferred, ${actions.refused} refused; ${expiry}.`,
     {
       outcome: summary.outcome,

@@ -29,18 +29,14 @@ export interface PassContext {
  * JSON lines in Cloud Logging's structured format, the same lines `@google-cloud/logging`'s
  * LogSync wrote (with `useMessageField: false`) without loading that library, which costs a
  * CLI start about 300 ms and 40 MiB: the special fields first, then the entry's own fields at
- * the top of jsonPayload, where metric filters look.
+ * the top of jsonPayload, where metric filters look. No `logName`: on Cloud Run stdout it is no
+ * special field and would land inside jsonPayload as one more.
  */
 export class JsonLogger implements Logger {
-  private readonly logName: string;
-
   constructor(
     private readonly stream: Writable,
     private readonly context: PassContext,
-    projectId = process.env.GOOGLE_CLOUD_PROJECT ?? 'makemac-local',
-  ) {
-    this.logName = `projects/${projectId}/logs/makemac`;
-  }
+  ) {}
 
   write(entry: LogEntry): void {
     const { passId, dryRun, trace } = this.context;
@@ -54,7 +50,6 @@ export class JsonLogger implements Logger {
       'logging.googleapis.com/insertId': insertIds.next(),
       ...(trace ? { 'logging.googleapis.com/trace': trace } : {}),
       ...payload,
-      logName: this.logName,
     };
     this.stream.write(`${JSON.stringify(line)}\n`);
   }
@@ -125,12 +120,24 @@ export class TextLogger implements Logger {
         String(f.leaseId ?? '(new)'),
         String(f.error ?? f.detail ?? ''),
       ];
-      this.stream.write(row(cells) + '\n');
+      this.stream.write(row(cells.map(printable)) + '\n');
       return;
     }
     const mark = entry.severity === 'ERROR' ? 'ERROR ' : entry.severity === 'WARNING' ? 'WARN  ' : '';
-    this.stream.write(`${mark}${entry.message}\n`);
+    this.stream.write(`${mark}${printable(entry.message)}\n`);
   }
+}
+
+/**
+ * Text with control characters (and the invisible bidirectional overrides) written as escapes:
+ * server text such as a lease id with a newline or a terminal escape must not forge lines
+ * or rewrite the operator's screen.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 const COLUMN_WIDTHS = [7, 12, 8, 28, 26, 37];

@@ -10,6 +10,7 @@ import {
   type Lease,
 } from './fleet';
 import type { MalformedLease } from './macservice/wire';
+import { vacateBudget } from './plan/limits';
 
 export interface ObservedLease extends Lease {
   /** The configured or retired host its `makemac/<host>` tag names; null for leases makemac does not own (see ownedHost). */
@@ -42,10 +43,24 @@ export interface HostObservation {
 export interface Observation {
   /** All leases of the customer, managed or not, sorted by lease id. */
   leases: ObservedLease[];
+  /**
+   * Why MacService's lease list looks cut short (live bots of ours whose leases it lacks), or
+   * null. While set, nothing is created or vacated; the leases it did list are still renewed.
+   */
+  leaseListSuspect: string | null;
+  /** Lease ids `find` listed more than once with different content: left alone this pass. */
+  conflictingLeases: { leaseId: string; copies: number }[];
   /** One entry per listed Swarming host (configured, then retired with a pool), in config order. */
   hosts: HostObservation[];
   /** MacService bots whose lease is not among the customer's leases. */
-  strayBots: { host: string; botId: string; leaseId: string; isDead: boolean }[];
+  strayBots: {
+    host: string;
+    botId: string;
+    leaseId: string;
+    isDead: boolean;
+    /** Its hostname is one of a configured group of the host that lists it: a bot of ours. */
+    ownHostname: boolean;
+  }[];
   /** Bots whose id is not a MacService bot id of this customer (ignored). */
   unparsedBots: { host: string; botId: string }[];
   /** Managed leases whose entry in `find` did not validate: left alone, not planned for. */
@@ -62,12 +77,12 @@ export interface LeaseList {
 }
 
 export interface LeaseFinder {
-  /** Every lease of the customer, or of one project only. */
-  find(filter?: { projectName?: string }): Promise<LeaseList>;
+  /** Every lease of the customer, or of one project only; `signal` cancels the read. */
+  find(filter?: { projectName?: string; signal?: AbortSignal }): Promise<LeaseList>;
 }
 
 export interface BotLister {
-  listBots(): Promise<Bot[]>;
+  listBots(signal?: AbortSignal): Promise<Bot[]>;
 }
 
 export interface ObservationSources {
@@ -104,32 +119,38 @@ export async function observe(config: Config, sources: ObservationSources, now: 
   const joined = joinFleet(config, list.leases, await Promise.all(botReads), now());
   // A malformed lease's bot belongs to a lease that exists: it is no evidence of a short list.
   const malformedIds = new Set(list.malformed.map((lease) => lease.leaseId));
-  const observation: Observation = {
+  const strayBots = joined.strayBots.filter((bot) => !malformedIds.has(bot.leaseId));
+  return {
     ...joined,
-    strayBots: joined.strayBots.filter((bot) => !malformedIds.has(bot.leaseId)),
+    strayBots,
+    leaseListSuspect: suspectLeaseList(config, joined.leases, strayBots),
     malformedLeases: list.malformed,
     skippedLeases: list.skipped,
   };
-  const implausible = implausibleLeaseList(config, observation);
-  if (implausible !== null) throw new ObservationError(`MacService leases:find looks incomplete: ${implausible}`);
-  return observation;
 }
 
 /**
- * A lease list with no lease of a host that should have some, while that host's Swarming
- * lists live bots of leases missing from it, is more likely a MacService fault (an empty or
- * cut-short answer) than real: acting on it would create a second fleet. A few such bots are
- * normal (bots of leases vacated moments ago linger until Swarming marks them dead), so the
- * check wants more than brakeMinimum of them.
+ * Live bots of ours (a configured group's hostname, this customer) whose lease `find` lacks are
+ * evidence that its answer was cut short: acting on it would create a second fleet and ignore
+ * the first. Some are normal: the bots of leases vacated by the last pass linger until Swarming
+ * marks them dead, and a pass vacates at most its vacate budget. So the list is suspect when
+ * such bots outnumber the budget of a fleet counting them, or, for a host the list holds no
+ * lease of at all, when there are more than brakeMinimum of them.
  */
-function implausibleLeaseList(config: Config, observation: Observation): string | null {
+function suspectLeaseList(config: Config, leases: ObservedLease[], strayBots: Observation['strayBots']): string | null {
+  const ours = strayBots.filter((bot) => !bot.isDead && bot.ownHostname);
   for (const server of config.swarming) {
     if (server.groups.every((group) => group.count === 0)) continue;
-    if (observation.leases.some((lease) => lease.managedHost === server.host)) continue;
-    const liveStrays = observation.strayBots.filter((bot) => bot.host === server.host && !bot.isDead).length;
-    if (liveStrays > config.policy.brakeMinimum) {
-      return `it holds no lease of ${server.host}, whose Swarming lists ${liveStrays} live bots of leases missing from it`;
+    if (leases.some((lease) => lease.managedHost === server.host)) continue;
+    const onHost = ours.filter((bot) => bot.host === server.host).length;
+    if (onHost > config.policy.brakeMinimum) {
+      return `it holds no lease of ${server.host}, whose Swarming lists ${onHost} live bots of leases missing from it`;
     }
+  }
+  const managed = leases.filter((lease) => lease.managedHost !== null).length;
+  const budget = vacateBudget(config.policy, managed + ours.length);
+  if (ours.length > budget) {
+    return `Swarming lists ${ours.length} live bots of configured groups whose leases it lacks, more than the ${budget} one pass may vacate`;
   }
   return null;
 }
@@ -150,11 +171,21 @@ export function joinFleet(
 ): Observation {
   const customer = config.macService.customer;
   const owned = ownedSwarmingHosts(config);
+  const copies = new Map<string, Lease[]>();
+  for (const lease of leases) copies.set(lease.leaseId, [...(copies.get(lease.leaseId) ?? []), lease]);
   const byLeaseId = new Map<string, ObservedLease>();
-  for (const lease of [...leases].sort((a, b) => compareStrings(a.leaseId, b.leaseId))) {
-    // A duplicated lease id collapses to its first entry, as in Go makemac's map.
-    if (!byLeaseId.has(lease.leaseId)) byLeaseId.set(lease.leaseId, { ...lease, managedHost: ownedHost(lease, customer, owned), bot: null });
+  const conflictingLeases: Observation['conflictingLeases'] = [];
+  for (const [leaseId, listed] of [...copies].sort(([a], [b]) => compareStrings(a, b))) {
+    // Identical copies are one lease. Copies that disagree (on the tag, say) leave it unknown
+    // whose the lease is: it is neither acted on nor counted this pass.
+    if (listed.length > 1 && new Set(listed.map(leaseFingerprint)).size > 1) {
+      conflictingLeases.push({ leaseId, copies: listed.length });
+      continue;
+    }
+    byLeaseId.set(leaseId, { ...listed[0]!, managedHost: ownedHost(listed[0]!, customer, owned), bot: null });
   }
+  const conflicting = new Set(conflictingLeases.map((c) => c.leaseId));
+  const ownHostnames = new Map(config.swarming.map((server) => [server.host, new Set(server.groups.map((g) => g.hostname))]));
 
   const strayBots: Observation['strayBots'] = [];
   const unparsedBots: Observation['unparsedBots'] = [];
@@ -167,9 +198,11 @@ export function joinFleet(
         continue;
       }
       macBotsByHost.set(read.host, (macBotsByHost.get(read.host) ?? 0) + 1);
+      if (conflicting.has(parsed.leaseId)) continue;
       const lease = byLeaseId.get(parsed.leaseId);
       if (!lease) {
-        strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId, isDead: bot.isDead });
+        const ownHostname = ownHostnames.get(read.host)?.has(parsed.hostname) ?? false;
+        strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId, isDead: bot.isDead, ownHostname });
         continue;
       }
       // A bot on the lease's own host wins over one that connected elsewhere.
@@ -187,18 +220,23 @@ export function joinFleet(
     if (!read || read.error !== null) {
       return { host: server.host, blind: true, blindReason: `bot list failed: ${read?.error ?? 'not read'}`, botCount, latestSeenAt };
     }
-    // An empty but successful list while leases should have booted is more likely a Swarming
-    // fault (wrong pool, ACL change, datastore trouble) than every VM dying at once.
+    // A list without a bot for any of the host's leases that should have booted (empty, or
+    // holding only bots of leases not in the lease list) is more likely a Swarming fault (wrong
+    // pool, ACL change, datastore trouble) than every VM failing at once: all would be `missing`.
     const pastGrace = [...byLeaseId.values()].filter((lease) => {
       if (lease.managedHost !== server.host) return false;
       const age = leaseAgeMs(lease, now);
       return age === null || age >= config.policy.bootGrace;
-    }).length;
-    if ((macBotsByHost.get(server.host) ?? 0) === 0 && pastGrace > 0) {
+    });
+    if (pastGrace.length > 0 && pastGrace.every((lease) => lease.bot === null)) {
+      const macBots = macBotsByHost.get(server.host) ?? 0;
       return {
         host: server.host,
         blind: true,
-        blindReason: `listed no MacService bots while ${pastGrace} managed lease(s) are past boot grace`,
+        blindReason:
+          macBots === 0
+            ? `listed no MacService bots while ${pastGrace.length} managed lease(s) are past boot grace`
+            : `listed no bot of any of its ${pastGrace.length} managed lease(s) past boot grace (only ${macBots} bot(s) of other leases)`,
         botCount,
         latestSeenAt,
       };
@@ -206,5 +244,21 @@ export function joinFleet(
     return { host: server.host, blind: false, blindReason: null, botCount, latestSeenAt };
   });
 
-  return { leases: [...byLeaseId.values()], hosts, strayBots, unparsedBots, malformedLeases: [], skippedLeases: 0 };
+  const observed = [...byLeaseId.values()];
+  return {
+    leases: observed,
+    leaseListSuspect: suspectLeaseList(config, observed, strayBots),
+    conflictingLeases,
+    hosts,
+    strayBots,
+    unparsedBots,
+    malformedLeases: [],
+    skippedLeases: 0,
+  };
+}
+
+/** Everything `find` says about a lease, in a comparable form. */
+function leaseFingerprint(lease: Lease): string {
+  const metadata = Object.entries(lease.metadata).sort(([a], [b]) => compareStrings(a, b));
+  return JSON.stringify({ ...lease, metadata });
 }

@@ -2,23 +2,28 @@
 // them; the CLI and the Cloud Function are thin wrappers around runPass.
 import { randomUUID } from 'node:crypto';
 import { apply, type LeaseMutator, type Outcome, type SecretSource } from './apply/executor';
-import { withRetry } from './apply/retry';
+import { reasonOf, withRetry } from './apply/retry';
 import type { Config } from './config/schema';
+import { formatDuration } from './duration';
 import { managedProjectName } from './fleet';
 import type { CallCounter } from './http';
 import { mapStrings, redactingLogger, type Logger } from './log';
 import {
   actionEntry,
   brakeEntry,
+  conflictingLeaseEntry,
   deferredEntries,
   groupStatusEntry,
   ignoredBotEntry,
+  interruptedEntry,
   malformedLeaseEntry,
   observeErrorEntry,
   passSummaryEntry,
   refusedEntry,
+  suspectLeaseListEntry,
 } from './log-events';
 import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation } from './observe';
+import { holdForSuspectLeaseList } from './plan/limits';
 import { plan as makePlan } from './plan/plan';
 import type { Plan } from './plan/types';
 import { summarizePass, type PassSummary } from './summary';
@@ -43,7 +48,24 @@ export interface PassOptions {
   random?: () => number;
   /** Replaces the planner (the simulator's emulation of Go makemac); defaults to plan(). */
   planner?: (config: Config, observation: Observation, now: number) => Plan;
+  /**
+   * Aborted on SIGTERM or SIGINT (its reason names the signal): nothing new starts, calls in
+   * flight get INTERRUPT_GRACE_MS to finish, and the pass ends with its summary.
+   */
+  interrupt?: AbortSignal;
 }
+
+/**
+ * Shares of passDeadline the reads may take, so a slow API never leaves the renewals without
+ * time. A Swarming host not listed within half is blind (its leases are still renewed). The
+ * lease list may take up to three quarters, as without it nothing at all can be renewed; not
+ * read by then, the observation fails.
+ */
+export const BOT_LIST_SHARE = 0.5;
+export const LEASE_LIST_SHARE = 0.75;
+
+/** How long calls in flight at a SIGTERM may run on: Cloud Run kills an instance 10 s after one. */
+export const INTERRUPT_GRACE_MS = 5_000;
 
 export interface PassResult {
   summary: PassSummary;
@@ -76,87 +98,123 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   // The counter may live as long as the clients (a function instance); count this pass only.
   const callsBefore = { ...options.calls.counts };
   const deadlineAt = startedAt + config.policy.passDeadline;
-  const retry = <T>(call: () => Promise<T>) =>
-    withRetry(call, {
+  const { interrupt } = options;
+
+  // Reads stop at their share of the deadline or an interruption, whichever comes first.
+  const timers: NodeJS.Timeout[] = [];
+  const read = <T>(share: number, call: (signal: AbortSignal) => Promise<T>) => {
+    const readDeadlineAt = startedAt + config.policy.passDeadline * share;
+    const over = new AbortController();
+    const why = `not done within ${formatDuration(readDeadlineAt - startedAt)}, its share of the pass deadline`;
+    timers.push(setTimeout(() => over.abort(new Error(why)), Math.max(0, readDeadlineAt - now())));
+    const signal = interrupt ? AbortSignal.any([over.signal, interrupt]) : over.signal;
+    return withRetry(() => call(signal), {
       maxAttempts: config.policy.maxAttempts,
-      deadlineAt,
+      deadlineAt: readDeadlineAt,
       retryUnknownOutcome: true,
       now,
       sleep: options.sleep,
       random: options.random,
+      signal,
     }).then((result) => {
       if (result.error) throw result.error;
       return result.value as T;
     });
-
-  const finish = (observation: Observation | null, plan: Plan | null, outcomes: Outcome[], observationError?: string): PassResult => {
-    const summary = summarizePass({
-      passId,
-      startedAt,
-      finishedAt: now(),
-      dryRun,
-      apiCalls: callsSince(callsBefore, options.calls.counts),
-      observation,
-      plan,
-      outcomes,
-      ...(observationError !== undefined ? { observationError } : {}),
-    });
-    summary.groups.forEach((group) => logger.write(groupStatusEntry(group)));
-    logger.write(passSummaryEntry(summary));
-    return { summary: mapStrings(summary, redact), observation, plan: mapStrings(plan, redact), outcomes: mapStrings(outcomes, redact) };
   };
 
-  // Reads are retried like mutations; they are idempotent, so an unknown outcome is no obstacle.
-  const sources = {
-    macService: { find: () => retry(() => options.clients.macService.find()) },
-    swarming: new Map(
-      [...options.clients.swarming].map(([host, lister]) => [host, { listBots: () => retry(() => lister.listBots()) }] as const),
-    ),
+  // After an interruption, calls in flight get a grace, then are cancelled.
+  const cutoff = new AbortController();
+  const onInterrupt = () => {
+    logger.write(interruptedEntry(reasonOf(interrupt!), INTERRUPT_GRACE_MS));
+    const why = `${reasonOf(interrupt!)}: still in flight after the ${INTERRUPT_GRACE_MS / 1000}s grace`;
+    timers.push(setTimeout(() => cutoff.abort(new Error(why)), INTERRUPT_GRACE_MS));
   };
-  let observation: Observation;
+  if (interrupt?.aborted) onInterrupt();
+  else interrupt?.addEventListener('abort', onInterrupt, { once: true });
   try {
-    observation = await observe(config, sources, now);
-  } catch (err) {
-    if (!(err instanceof ObservationError)) throw err;
-    logger.write(observeErrorEntry('macservice', err.message));
-    return finish(null, null, [], err.message);
+    return await reconcile();
+  } finally {
+    timers.forEach(clearTimeout);
+    interrupt?.removeEventListener('abort', onInterrupt);
   }
-  for (const host of observation.hosts) {
-    if (host.blind) logger.write(observeErrorEntry('swarming', host.blindReason ?? 'blind', host.host));
-  }
-  for (const lease of observation.malformedLeases) {
-    const renewalDue = lease.expiresAt === null || lease.expiresAt - now() < config.policy.renewBefore;
-    logger.write(malformedLeaseEntry(lease, renewalDue));
-  }
-  for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
-  for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
 
-  const plan = (options.planner ?? makePlan)(config, observation, now());
-  plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
-  plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
-  deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));
+  // The pass proper: the timers and the listener above are released however it ends.
+  async function reconcile(): Promise<PassResult> {
+    const finish = (observation: Observation | null, plan: Plan | null, outcomes: Outcome[], observationError?: string): PassResult => {
+      const summary = summarizePass({
+        passId,
+        startedAt,
+        finishedAt: now(),
+        dryRun,
+        interrupted: interrupt?.aborted ?? false,
+        apiCalls: callsSince(callsBefore, options.calls.counts),
+        observation,
+        plan,
+        outcomes,
+        ...(observationError !== undefined ? { observationError } : {}),
+      });
+      summary.groups.forEach((group) => logger.write(groupStatusEntry(group)));
+      logger.write(passSummaryEntry(summary));
+      return { summary: mapStrings(summary, redact), observation, plan: mapStrings(plan, redact), outcomes: mapStrings(outcomes, redact) };
+    };
 
-  const outcomes = await apply(plan.actions, {
-    config,
-    macService: options.clients.macService,
-    secrets: options.secrets,
-    dryRun,
-    deadlineAt,
-    now,
-    sleep: options.sleep,
-    random: options.random,
-    onOutcome: (outcome) => logger.write(actionEntry(outcome)),
-    recheck: {
-      // Only the creates' projects: the leases of other projects cannot stand in for them.
-      find: async (hosts) => {
-        const lists = await Promise.all(hosts.map((host) => options.clients.macService.find({ projectName: managedProjectName(host) })));
-        // Once per lease, should a server ignore the filter and answer every lease each time.
-        return [...new Map(lists.flatMap((list) => list.leases).map((lease) => [lease.leaseId, lease])).values()];
+    // Reads are retried like mutations; they are idempotent, so an unknown outcome is no obstacle.
+    const sources = {
+      macService: { find: () => read(LEASE_LIST_SHARE, (signal) => options.clients.macService.find({ signal })) },
+      swarming: new Map(
+        [...options.clients.swarming].map(([host, lister]) => [host, { listBots: () => read(BOT_LIST_SHARE, (signal) => lister.listBots(signal)) }] as const),
+      ),
+    };
+    let observation: Observation;
+    try {
+      observation = await observe(config, sources, now);
+    } catch (err) {
+      if (!(err instanceof ObservationError)) throw err;
+      logger.write(observeErrorEntry('macservice', err.message));
+      return finish(null, null, [], err.message);
+    }
+    for (const host of observation.hosts) {
+      if (host.blind) logger.write(observeErrorEntry('swarming', host.blindReason ?? 'blind', host.host));
+    }
+    for (const lease of observation.malformedLeases) {
+      const renewalDue = lease.expiresAt === null || lease.expiresAt - now() < config.policy.renewBefore;
+      logger.write(malformedLeaseEntry(lease, renewalDue));
+    }
+    for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
+    for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
+
+    for (const { leaseId, copies } of observation.conflictingLeases) logger.write(conflictingLeaseEntry(leaseId, copies));
+    if (observation.leaseListSuspect !== null) logger.write(suspectLeaseListEntry(observation.leaseListSuspect));
+
+    let plan = (options.planner ?? makePlan)(config, observation, now());
+    if (observation.leaseListSuspect !== null) plan = holdForSuspectLeaseList(plan, observation.leaseListSuspect);
+    plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
+    plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
+    deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));
+
+    const outcomes = await apply(plan.actions, {
+      config,
+      macService: options.clients.macService,
+      secrets: options.secrets,
+      dryRun,
+      deadlineAt,
+      now,
+      sleep: options.sleep,
+      random: options.random,
+      onOutcome: (outcome) => logger.write(actionEntry(outcome)),
+      ...(interrupt ? { stop: interrupt, cutoff: cutoff.signal } : {}),
+      recheck: {
+        // Only the creates' projects: the leases of other projects cannot stand in for them.
+        find: async (hosts) => {
+          const lists = await Promise.all(hosts.map((host) => options.clients.macService.find({ projectName: managedProjectName(host), signal: cutoff.signal })));
+          // Once per lease, should a server ignore the filter and answer every lease each time.
+          return [...new Map(lists.flatMap((list) => list.leases).map((lease) => [lease.leaseId, lease])).values()];
+        },
+        observedLeaseIds: new Set(observation.leases.map((lease) => lease.leaseId)),
       },
-      observedLeaseIds: new Set(observation.leases.map((lease) => lease.leaseId)),
-    },
-  });
-  return finish(observation, plan, outcomes);
+    });
+    return finish(observation, plan, outcomes);
+  }
 }
 
 function callsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {

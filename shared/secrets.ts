@@ -43,15 +43,18 @@ export class SecretResolver {
     return value;
   }
 
+  /** The pattern of every form of every value in `values`; rebuilt when a value is added. */
+  private pattern: { size: number; regex: RegExp | null } = { size: 0, regex: null };
+
   /**
-   * `text` with every secret value this resolver has handed out replaced. The last line of
-   * defence for server text that echoes a value back (an error body quoting the bot key, say);
-   * values not resolved yet cannot be known, so the clients also drop key-shaped text.
+   * `text` with every secret value this resolver has handed out replaced, in any of the forms
+   * server text may carry it (see secretForms). The last line of defence for server text that
+   * echoes a value back (an error body quoting the bot key, say); values not resolved yet
+   * cannot be known, so the clients also drop key-shaped text.
    */
   redact(text: string): string {
-    let result = text;
-    for (const value of this.values) if (result.includes(value)) result = result.split(value).join('[secret]');
-    return result;
+    if (this.pattern.size !== this.values.size) this.pattern = { size: this.values.size, regex: formsPattern([...this.values]) };
+    return this.pattern.regex === null ? text : text.replace(this.pattern.regex, '[secret]');
   }
 
   private async lookUp(ref: string): Promise<string> {
@@ -145,4 +148,82 @@ export class SecretResolver {
     });
     return client;
   }
+}
+
+/** `text` with every form of each of `values` (see secretForms) replaced by `[secret]`. */
+export function redactValues(text: string, values: readonly string[]): string {
+  const regex = formsPattern(values.filter((value) => value.length >= MIN_REDACTED_LENGTH));
+  return regex === null ? text : text.replace(regex, '[secret]');
+}
+
+function formsPattern(values: readonly string[]): RegExp | null {
+  const forms = [...new Set(values.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  return forms.length === 0 ? null : new RegExp(forms.map(escapeRegExp).join('|'), 'g');
+}
+
+/**
+ * The shapes a value takes in text a server or proxy may echo: plain; URL-encoded
+ * (encodeURIComponent, form encoding with `+` for space, every byte escaped; hex digits of either
+ * case); base64 and base64url, padded or not, also as it reads inside a longer encoded run (each
+ * of the three byte alignments); hex of either case; HTML-escaped, by name or character number;
+ * and each of these JSON-escaped.
+ */
+export function secretForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const percentAll = [...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+  const urlForms = [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2), encodeURIComponent(value).replace(/%20/g, '+'), percentAll];
+  const hex = bytes.toString('hex');
+  const codePoints = [...value].map((char) => char.codePointAt(0)!);
+  const forms = [
+    value,
+    ...urlForms.flatMap((form) => [form, lowerPercentHex(form)]),
+    ...base64Forms(bytes),
+    hex,
+    hex.toUpperCase(),
+    // Escapers differ in which of these they escape and how they write the apostrophe.
+    value.replace(/[&<>]/g, (char) => HTML_ENTITIES[char]!),
+    value.replace(/[&<>"]/g, (char) => HTML_ENTITIES[char]!),
+    ...["&#39;", '&#x27;', '&apos;'].map((apostrophe) => value.replace(/[&<>"']/g, (char) => (char === "'" ? apostrophe : HTML_ENTITIES[char]!))),
+    value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`),
+    codePoints.map((code) => `&#${code};`).join(''),
+    codePoints.map((code) => `&#x${code.toString(16)};`).join(''),
+    codePoints.map((code) => `&#x${code.toString(16).toUpperCase()};`).join(''),
+  ];
+  // Error bodies are mostly JSON, so each form may also come JSON-escaped (once or, quoted
+  // inside a message, twice), with or without <, > and & as \u escapes as Go's encoder writes them.
+  const escaped = forms.flatMap(jsonEscapes);
+  return [...new Set([...forms, ...escaped, ...escaped.flatMap(jsonEscapes)])].filter((form) => form.length >= MIN_REDACTED_LENGTH);
+}
+
+function jsonEscapes(text: string): string[] {
+  const escaped = JSON.stringify(text).slice(1, -1);
+  return [escaped, escaped.replace(/[<>&]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)];
+}
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+function lowerPercentHex(text: string): string {
+  return text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+}
+
+/**
+ * base64 of the value on its own (padded and not), and the run its bytes make inside a longer
+ * base64 text at each of the three alignments: the characters that also depend on neighbouring
+ * bytes are left out. Each in base64url too.
+ */
+function base64Forms(bytes: Buffer): string[] {
+  const forms: string[] = [];
+  const whole = bytes.toString('base64');
+  forms.push(whole, whole.replace(/=+$/, ''));
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    const start = offset === 0 ? 0 : 4;
+    const end = Math.floor((offset + bytes.length) / 3) * 4;
+    if (end > start) forms.push(encoded.slice(start, end));
+  }
+  return forms.flatMap((form) => [form, form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')]);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

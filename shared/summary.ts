@@ -17,7 +17,7 @@ export interface GroupSummary extends GroupStatus {
 }
 
 /** Why a pass did not complete cleanly; each makes the CLI exit 1 and the function answer 500. */
-export type PassFailure = 'observation' | 'blind-host' | 'brake' | 'action-error' | 'deadline';
+export type PassFailure = 'observation' | 'blind-host' | 'brake' | 'action-error' | 'deadline' | 'interrupted';
 
 export interface PassSummary {
   passId: string;
@@ -35,6 +35,8 @@ export interface PassSummary {
     malformedLeases: number;
     /** Leases of other projects whose entry did not parse, skipped. */
     skippedLeases: number;
+    /** Lease ids listed more than once with different content, left alone. */
+    conflictingLeases: number;
     bots: number;
     strayBots: number;
     unparsedBots: number;
@@ -42,7 +44,8 @@ export interface PassSummary {
   blindHosts: { host: string; reason: string }[];
   brakes: Brake[];
   groups: GroupSummary[];
-  actions: { planned: number; ok: number; error: number; skipped: number; dryRun: number; deferred: number; refused: number };
+  /** `gone`: vacates whose lease was already gone. */
+  actions: { planned: number; ok: number; gone: number; error: number; skipped: number; dryRun: number; deferred: number; refused: number };
   apiCalls: Record<string, number>;
   /** Hours until the first managed lease that is kept will expire, renewals of this pass included. */
   soonestExpiryHours: number | null;
@@ -53,6 +56,8 @@ export interface SummaryInput {
   startedAt: number;
   finishedAt: number;
   dryRun: boolean;
+  /** A SIGTERM or SIGINT cut the pass short. */
+  interrupted?: boolean;
   apiCalls: Record<string, number>;
   observation: Observation | null;
   observationError?: string;
@@ -67,11 +72,12 @@ export function summarizePass(input: SummaryInput): PassSummary {
   const brakes = plan?.brakes ?? [];
 
   const failures: PassFailure[] = [];
-  if (!observation) failures.push('observation');
+  if (!observation || observation.leaseListSuspect !== null) failures.push('observation');
   if (blindHosts.length > 0) failures.push('blind-host');
   if (brakes.length > 0) failures.push('brake');
   if (count('error') > 0) failures.push('action-error');
   if (outcomes.some((o) => o.skipReason === 'deadline' || o.deadlineReached)) failures.push('deadline');
+  if (input.interrupted) failures.push('interrupted');
 
   return {
     passId: input.passId,
@@ -81,12 +87,14 @@ export function summarizePass(input: SummaryInput): PassSummary {
     outcome: failures.length === 0 ? 'ok' : 'failed',
     failures,
     ...(input.observationError !== undefined ? { error: input.observationError } : {}),
+    ...(observation?.leaseListSuspect ? { error: `MacService leases:find looks incomplete: ${observation.leaseListSuspect}` } : {}),
     observed: observation
       ? {
           leases: observation.leases.length,
           managedLeases: observation.leases.filter((l) => l.managedHost !== null).length,
           malformedLeases: observation.malformedLeases.length,
           skippedLeases: observation.skippedLeases,
+          conflictingLeases: observation.conflictingLeases.length,
           bots: observation.hosts.reduce((sum, h) => sum + h.botCount, 0),
           strayBots: observation.strayBots.length,
           unparsedBots: observation.unparsedBots.length,
@@ -98,6 +106,7 @@ export function summarizePass(input: SummaryInput): PassSummary {
     actions: {
       planned: plan?.actions.length ?? 0,
       ok: count('ok'),
+      gone: count('gone'),
       error: count('error'),
       skipped: count('skipped'),
       dryRun: count('dry-run'),
@@ -129,7 +138,7 @@ function soonestExpiryHours(observation: Observation, plan: Plan | null, outcome
   );
   const renewed = new Set<string>();
   for (const o of outcomes) {
-    if (o.outcome !== 'ok' || o.action.kind === 'create') continue;
+    if ((o.outcome !== 'ok' && o.outcome !== 'gone') || o.action.kind === 'create') continue;
     (o.action.kind === 'vacate' ? vacated : renewed).add(o.action.leaseId);
   }
   let soonest: number | null = null;

@@ -128,6 +128,8 @@ export function observation(leases: ObservedLease[], spec: ObservationSpec = {})
     unparsedBots: [],
     malformedLeases: [],
     skippedLeases: 0,
+    leaseListSuspect: null,
+    conflictingLeases: [],
   };
 }
 

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli';
 import { METADATA } from '../shared/fleet';
+import { macBotDimensions } from '../shared/sim/world';
 import { CapturedStream } from './support/capture';
 import {
   IMAGE_14,
   IMAGE_15,
   PUBLIC_HOST,
+  PUBLIC_POOL,
   SECRET_ENV,
   SECRETS,
   SECURITY_HOST,
@@ -166,6 +168,142 @@ describe('makemac reconcile', () => {
     expect(stdout.jsonLines().find((l) => l.event === 'group.status' && l.group === 'darwin-amd64-14')!.healthyRatio).toBe(0);
   });
 
+  it('exits 0 when a vacate finds its lease already gone (404): outcome gone, logged', async () => {
+    fleet.seedConvergedFleet();
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: fleet.world.now() - 2 * HOUR });
+    fleet.macService.inject('vacate', { kind: 'status', status: 404, body: JSON.stringify({ error: { code: 404, message: 'Lease not found.', status: 'NOT_FOUND' } }) });
+    const planOut = join(dir, 'plan.json');
+    const { code, stdout } = await run(['--plan-out', planOut]);
+    expect(code).toBe(0);
+    expect(stdout.jsonLines().find((l) => l.event === 'lease.vacate')).toMatchObject({ leaseId: dead.leaseId, outcome: 'gone', severity: 'NOTICE' });
+    expect(stdout.jsonLines().find((l) => l.event === 'pass.summary')).toMatchObject({ outcome: 'ok', actions: { gone: 1, error: 0 } });
+    expect(JSON.parse(readFileSync(planOut, 'utf8')).actions.find((a: any) => a.leaseId === dead.leaseId).outcome).toBe('gone');
+  });
+
+  /** What the fake MacService answers to leases:find right now, to serve a doctored copy of it. */
+  async function findAnswer(): Promise<{ instances: any[] }> {
+    const response = await fetch(`${fleet.macService.url}leases:find`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'x-goog-api-key': SECRETS.apiKey },
+      body: JSON.stringify({ vmResourceNamespace: { customerName: 'golang' } }),
+    });
+    fleet.macService.requests.length = 0;
+    return (await response.json()) as { instances: any[] };
+  }
+
+  it('a host whose Swarming lists only a leftover bot of an unknown lease is blind: none of its leases is vacated as missing', async () => {
+    const leases = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, 3 * HOUR));
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    fleet.world.addBot(PUBLIC_HOST, {
+      botId: 'darwin-amd64-14--0a0a0a0a-0000-4000-8000-000000000000.golang.c3.macservice.goog',
+      isDead: true,
+      dimensions: macBotDimensions(PUBLIC_POOL, '14.5'),
+    });
+    const { code, stdout } = await run([]);
+    expect(mutations().filter((r) => r.verb === 'vacate')).toEqual([]);
+    for (const lease of leases) expect(fleet.world.leases.has(lease.leaseId)).toBe(true);
+    // Its due renewals still happen.
+    expect(mutations().filter((r) => r.verb === 'renew').map((r) => r.body.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+    expect(code).toBe(1);
+    const summary = stdout.jsonLines().find((l) => l.event === 'pass.summary')!;
+    expect(summary.blindHosts).toEqual([PUBLIC_HOST]);
+  });
+
+  it('a lease list that omits half the leases creates and vacates nothing, and still renews the leases it lists', async () => {
+    const document = fleet.configDocument();
+    (document.swarming as any)[0].groups[0].count = 20;
+    const leases = Array.from({ length: 20 }, (_, i) => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, i % 2 === 0 ? 3 * HOUR : 90 * 60_000));
+    leases.forEach((lease) => fleet.addBotFor(lease));
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    const answer = await findAnswer();
+    const omitted = new Set(leases.slice(0, 10).map((l) => l.leaseId));
+    const shortAnswer = { instances: answer.instances.filter((i) => !omitted.has(i.lease.leaseId)) };
+    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify(shortAnswer) });
+
+    const planOut = join(dir, 'plan.json');
+    const { code, stdout } = await run(['--plan-out', planOut], document);
+
+    expect(mutations().filter((r) => r.verb === 'create' || r.verb === 'vacate')).toEqual([]);
+    const listedExpiring = leases.slice(10).filter((_, i) => i % 2 === 0).map((l) => l.leaseId);
+    expect(mutations().filter((r) => r.verb === 'renew').map((r) => r.body.leaseId).sort()).toEqual(listedExpiring.sort());
+    expect(code).toBe(1);
+    const lines = stdout.jsonLines();
+    expect(lines.find((l) => l.event === 'observe.error' && l.source === 'macservice')!.message).toMatch(/lease list looks incomplete.*10 live bots/);
+    expect(lines.find((l) => l.event === 'pass.summary')).toMatchObject({ outcome: 'failed', failures: ['observation'] });
+    const record = JSON.parse(readFileSync(planOut, 'utf8'));
+    expect(record.deferred.filter((d: any) => d.reason === 'lease-list').length).toBeGreaterThan(0);
+  });
+
+  it('a lease id listed twice with different tags is left alone, not judged on its first copy', async () => {
+    fleet.seedConvergedFleet();
+    const twin = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, 3 * HOUR);
+    const answer = await findAnswer();
+    const managedCopy = answer.instances.find((i) => i.lease.leaseId === twin.leaseId);
+    const foreignCopy = structuredClone(managedCopy);
+    foreignCopy.lease.vmResourceNamespace.projectName = 'someone-else';
+    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [...answer.instances, foreignCopy] }) });
+
+    const { code, stdout } = await run([]);
+
+    expect(mutations().some((r) => r.body.leaseId === twin.leaseId)).toBe(false);
+    expect(fleet.world.leases.has(twin.leaseId)).toBe(true);
+    expect(stdout.jsonLines().find((l) => l.event === 'lease.duplicate')).toMatchObject({ leaseId: twin.leaseId, copies: 2, severity: 'WARNING' });
+    expect(code).toBe(0);
+  });
+
+  it('creates without the makemac.created stamp when MacService refuses the key: once retried, then for the rest of the pass', async () => {
+    await fleet.close();
+    fleet = await startFakeFleet({ refuseUnknownMetadata: true });
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    const { code, stdout } = await run([], fleet.configDocument({ policy: { concurrency: 1 } }));
+
+    expect(code).toBe(0);
+    const creates = mutations().filter((r) => r.verb === 'create');
+    const keys = creates.map((r) => r.body.instanceSpecification.metadata.map((m: { key: string }) => m.key).includes(METADATA.created));
+    // The first create carries the stamp and is refused; its retry and the four other creates do not.
+    expect(keys).toEqual([true, false, false, false, false, false]);
+    const made = [...fleet.world.leases.values()].filter((l) => !l.metadata.some((m) => m.value === 'darwin-amd64-14-security'));
+    expect(made).toHaveLength(5);
+    const lines = stdout.jsonLines().filter((l) => l.event === 'lease.create');
+    expect(lines).toHaveLength(5);
+    expect(lines.every((l) => l.outcome === 'ok' && l.stamped === false && /MacService refused/.test(l.message))).toBe(true);
+  });
+
+  it('a Swarming host paging slowly is cut off at half the pass deadline: blind, and its leases are still renewed', async () => {
+    const expiring = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, 3 * HOUR));
+    expiring.forEach((lease) => fleet.addBotFor(lease));
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    // One bot a page, a quarter of a second a page, always another cursor: 150 pages would take 37 s.
+    for (let i = 0; i < 150; i++) fleet.world.addBot(PUBLIC_HOST, { botId: `linux-${String(i).padStart(3, '0')}--x.example.com`, dimensions: macBotDimensions(PUBLIC_POOL, '14.5') });
+    fleet.publicSwarming.pageSize = 1;
+    fleet.publicSwarming.inject({ kind: 'delay', ms: 250 });
+    const document = fleet.configDocument({ policy: { passDeadline: '10s', requestTimeout: '2s' } });
+    (document.swarming as any)[0].groups[1].count = 0;
+
+    const started = Date.now();
+    const { code, stdout } = await run([], document);
+
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(code).toBe(1);
+    expect(mutations().filter((r) => r.verb === 'renew').map((r) => r.body.leaseId).sort()).toEqual(expiring.map((l) => l.leaseId).sort());
+    const summary = stdout.jsonLines().find((l) => l.event === 'pass.summary')!;
+    expect(summary.blindHosts).toEqual([PUBLIC_HOST]);
+    expect(stdout.jsonLines().find((l) => l.event === 'observe.error' && l.swarmingHost === PUBLIC_HOST)!.error).toMatch(/cancelled: not done within 5s, its share of the pass deadline/);
+    expect(summary.actions).toMatchObject({ ok: 3, skipped: 0 });
+  }, 20_000);
+
+  it('a lease list slower than three quarters of the pass deadline fails the observation then, without waiting further', async () => {
+    fleet.seedConvergedFleet();
+    fleet.macService.inject('find', { kind: 'delay', ms: 9_500 });
+    const started = Date.now();
+    const { code, stdout } = await run([], fleet.configDocument({ policy: { passDeadline: '10s', requestTimeout: '9800ms' } }));
+    expect(Date.now() - started).toBeLessThan(9_000);
+    expect(code).toBe(1);
+    expect(mutations()).toEqual([]);
+    expect(stdout.jsonLines().find((l) => l.event === 'pass.summary')!.failures).toEqual(['observation']);
+  }, 20_000);
+
   it('exits 2 on a bad config, naming the field, without any API call', async () => {
     const document = fleet.configDocument();
     (document.swarming as any)[0].groups[0].count = -1;
@@ -184,6 +322,35 @@ describe('makemac reconcile', () => {
     expect(stderr.text).toMatch(/--plan-out: cannot write .*no-such-dir\/plan\.json \(ENOENT\)/);
     expect(fleet.macService.requests).toEqual([]);
     expect((await run(['--plan-out', dir])).stderr.text).toContain('is a directory');
+  });
+
+  it.each([
+    ['a directory', () => dir, /is not a regular file \(a directory\)/],
+    ['larger than 1 MiB', () => { const big = join(dir, 'big.json'); writeFileSync(big, ' '.repeat(1024 * 1024 + 1)); return big; }, /is larger than 1024 KiB/],
+  ])('exits 2 before any API call when the config file is %s', async (_name, path, message) => {
+    const stderr = new CapturedStream();
+    const code = await main(['reconcile', '--config', path()], { stdout: new CapturedStream(), stderr, env: SECRET_ENV });
+    expect(code).toBe(2);
+    expect(stderr.text).toMatch(message);
+    expect(fleet.macService.requests).toEqual([]);
+  });
+
+  it('reads a config file of just under the bound', async () => {
+    const text = JSON.stringify(fleet.configDocument());
+    const file = join(dir, 'padded.json');
+    writeFileSync(file, text + ' '.repeat(1024 * 1024 - Buffer.byteLength(text)));
+    const code = await main(['reconcile', '--config', file, '--dry-run'], { stdout: new CapturedStream(), stderr: new CapturedStream(), env: SECRET_ENV });
+    expect(code).toBe(0);
+  });
+
+  it('escapes control characters in text output: a lease id with a newline cannot forge a line', async () => {
+    const forged = 'ffffffff-0000-4000-8000-000000000000\nERROR Pass FAILED (forged)\u001b[2J';
+    fleet.world.addLease({ leaseId: forged, projectName: `makemac/${PUBLIC_HOST}`, image: IMAGE_14, createdAt: fleet.world.now() - 2 * HOUR, expiresAt: fleet.world.now() + 20 * HOUR });
+    // Its host lists no bot for it, so it is blind: the lease's id appears in the deferral line.
+    const { stdout } = await run(['--log-format', 'text', '--dry-run']);
+    expect(stdout.text).toContain('ffffffff-0000-4000-8000-000000000000\\nERROR Pass FAILED (forged)\\u001b[2J');
+    expect(stdout.text.split('\n').some((line) => line.startsWith('ERROR Pass FAILED (forged)'))).toBe(false);
+    expect(stdout.text).not.toContain('\u001b');
   });
 
   it('exits 2 on an unknown flag', async () => {

@@ -210,14 +210,28 @@ describe('a dependency is down or slow', () => {
     expect(result.summary).toMatchObject({ outcome: 'ok', failures: [] });
   });
 
-  it('a vacate answered 404 at its first attempt stays an error: makemac did not make that happen', async () => {
+  it('a vacate answered 404 at its first attempt finds the lease already gone: outcome gone, logged, not a failure', async () => {
     fleet.seedConvergedFleet();
     const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
     fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
-    fleet.macService.inject('vacate', { kind: 'status', status: 404, times: 1 });
-    const result = await runFleetPass(fleet);
-    expect(outcomesOf(result, 'vacate')[0]).toMatchObject({ outcome: 'error', attempts: 1 });
-    expect(result.summary.failures).toEqual(['action-error']);
+    // Someone else vacates it between this pass's observation and its vacate.
+    const result = await runFleetPass(fleet, {
+      wrapClients: (clients) => ({
+        ...clients,
+        macService: Object.assign(Object.create(clients.macService), {
+          vacate: (leaseId: string) => {
+            fleet.world.leases.delete(leaseId);
+            return clients.macService.vacate(leaseId);
+          },
+        }),
+      }),
+    });
+    expect(requestsOf(fleet, 'vacate')).toHaveLength(1);
+    expect(outcomesOf(result, 'vacate')[0]).toMatchObject({ outcome: 'gone', attempts: 1 });
+    expect(result.summary).toMatchObject({ outcome: 'ok', failures: [], actions: { gone: 1, error: 0 } });
+    const entry = result.entries.find((e) => e.fields.event === 'lease.vacate')!;
+    expect(entry).toMatchObject({ severity: 'NOTICE', fields: { outcome: 'gone', leaseId: dead.leaseId, reason: 'dead' } });
+    expect(entry.message).toContain('already gone');
   });
 });
 

@@ -180,6 +180,34 @@ describe('the reconcile function', () => {
     }
   });
 
+  it('answers 200 when a vacate finds its lease already gone: three overlapping POSTs are not failures', async () => {
+    fleet.seedConvergedFleet();
+    const dead = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(dead, { isDead: true, lastSeenAt: 0 });
+    fleet.macService.inject('vacate', { kind: 'status', status: 404 });
+    const response = await fetch(`${baseUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ outcome: 'ok', actions: { gone: 1, error: 0 } });
+  });
+
+  it('answers 500 without the API key in any encoding when MacService echoes it in an error', async () => {
+    const key = SECRETS.apiKey;
+    const forms = [
+      encodeURIComponent(key),
+      Buffer.from(key).toString('hex'),
+      Buffer.from(key).toString('hex').toUpperCase(),
+      Buffer.from(key).toString('base64'),
+      Buffer.from(key).toString('base64url'),
+      [...key].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+    ];
+    fleet.macService.inject('find', { kind: 'status', status: 500, body: `upstream said: ${forms.join(' | ')}` });
+    const response = await fetch(`${baseUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(JSON.parse(body).error).toContain('upstream said: [secret] | [secret]');
+    for (const form of forms) expect(body + stdout).not.toContain(form.slice(0, 16));
+  });
+
   it('answers 500 when MacService cannot be read', async () => {
     fleet.macService.inject('find', { kind: 'status', status: 503 });
     const response = await fetch(`${baseUrl}/`, { method: 'POST' });

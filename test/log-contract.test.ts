@@ -99,10 +99,20 @@ describe('log contract', () => {
     }
   });
 
+  it('lines carry only makemac’s fields and the keys Cloud Logging lifts: no logName, which would land in jsonPayload', () => {
+    const lines = stdout.text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) {
+      expect(line).not.toHaveProperty('logName');
+      expect(line).not.toHaveProperty('resource');
+      expect(typeof line.event).toBe('string');
+    }
+  });
+
   it('action outcomes and reasons take only the documented values', () => {
     const actions = stdout.jsonLines().filter((l) => /^lease\./.test(l.event));
     const outcomes = new Set(actions.map((l) => l.outcome));
-    expect([...outcomes].every((o) => ['ok', 'error', 'skipped', 'dry-run'].includes(o))).toBe(true);
+    expect([...outcomes].every((o) => ['ok', 'gone', 'error', 'skipped', 'dry-run'].includes(o))).toBe(true);
     expect(outcomes).toContain('error');
     const reasons = ACTION_REASONS.map((r) => r.reason as string);
     expect(actions.every((l) => reasons.includes(l.reason))).toBe(true);
@@ -111,7 +121,7 @@ describe('log contract', () => {
   it('every line carries exactly the fields log-contract.ts declares for its event, and its labels', () => {
     const lines = stdout.jsonLines();
     // Cloud Logging's own keys, lifted out of jsonPayload on Cloud Run.
-    const envelope = new Set(['severity', 'timestamp', 'logName', 'logging.googleapis.com/labels', 'logging.googleapis.com/trace', 'logging.googleapis.com/insertId']);
+    const envelope = new Set(['severity', 'timestamp', 'logging.googleapis.com/labels', 'logging.googleapis.com/trace', 'logging.googleapis.com/insertId']);
     for (const line of lines) {
       const event = line.event as LogEvent;
       expect(EVENT_NAMES, `undeclared event ${event}`).toContain(event);

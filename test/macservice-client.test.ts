@@ -314,7 +314,7 @@ describe('MacServiceClient errors', () => {
     const echo = JSON.stringify({ error: { message: `bad request: key=${API_KEY} metadata golang.key=${PRIVATE_KEY}\nmore` } });
     fake.inject('find', { kind: 'status', status: 400, body: echo });
     const error = await failure(client().find());
-    expect(error.message).toContain('[API key redacted]');
+    expect(error.message).toContain('[secret]');
     expect(error.message).toContain('[PEM redacted]');
   });
 

@@ -91,6 +91,21 @@ describe('MacService fake: leases:create', () => {
   });
 });
 
+describe('MacService fake: refuseUnknownMetadata', () => {
+  it('refuses a create with a metadata key the images do not read, with 400 naming it, and creates nothing', async () => {
+    await fake.close();
+    fake = await startMacServiceFake({ world, apiKey: API_KEY, refuseUnknownMetadata: true });
+    const stamped = JSON.parse(SPEC_CREATE);
+    stamped.instanceSpecification.metadata.push({ key: 'makemac.created', value: '2026-08-02T10:00:00Z' });
+    const refused = await post('create', JSON.stringify(stamped));
+    expect(refused.status).toBe(400);
+    expect(((await json(refused)) as any).error.message).toContain('unknown metadata key "makemac.created"');
+    expect(world.leases.size).toBe(0);
+    expect((await post('create', SPEC_CREATE)).status).toBe(200);
+    expect(world.leases.size).toBe(1);
+  });
+});
+
 describe('MacService fake: leases:find', () => {
   it('answers the spec example with every project of the customer, metadata included by default', async () => {
     seed({ leaseId: 'aaaa', projectName: 'makemac/chromium-swarm.appspot.com', image: '0'.repeat(64), metadata: [{ key: 'golang.hostname', value: 'darwin-arm64-15' }] });

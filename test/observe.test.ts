@@ -104,7 +104,7 @@ describe('observe', () => {
       'linux-amd64--1234.example.com',
     ]);
     expect(observation.strayBots).toEqual([
-      { host: PUBLIC_HOST, botId: 'darwin-amd64-14--cccccccc-0000-4000-8000-000000000000.golang.c3.macservice.goog', leaseId: 'cccccccc-0000-4000-8000-000000000000', isDead: false },
+      { host: PUBLIC_HOST, botId: 'darwin-amd64-14--cccccccc-0000-4000-8000-000000000000.golang.c3.macservice.goog', leaseId: 'cccccccc-0000-4000-8000-000000000000', isDead: false, ownHostname: true },
     ]);
   });
 
@@ -150,13 +150,12 @@ describe('observe', () => {
     await expect(observeFleet()).rejects.toThrow(/MacService leases:find failed: macservice leases:find: HTTP 500/);
   });
 
-  it('refuses a lease list that holds none of a host’s leases while its Swarming lists their live bots', async () => {
+  it('suspects a lease list that holds none of a host’s leases while its Swarming lists their live bots', async () => {
     const leases = Array.from({ length: 4 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
     leases.forEach((lease) => fleet.addBotFor(lease));
     fleet.macService.inject('find', { kind: 'garbage', body: '{}' });
-    await expect(observeFleet()).rejects.toThrow(
-      `MacService leases:find looks incomplete: it holds no lease of ${PUBLIC_HOST}, whose Swarming lists 4 live bots of leases missing from it`,
-    );
+    const { observation } = await observeFleet();
+    expect(observation.leaseListSuspect).toBe(`it holds no lease of ${PUBLIC_HOST}, whose Swarming lists 4 live bots of leases missing from it`);
   });
 
   it('accepts a few live bots without a lease: bots of leases vacated moments ago linger', async () => {
@@ -165,6 +164,68 @@ describe('observe', () => {
     leases.forEach((lease) => fleet.world.leases.delete(lease.leaseId));
     const { observation } = await observeFleet();
     expect(observation.strayBots).toHaveLength(3);
+    expect(observation.leaseListSuspect).toBeNull();
+  });
+
+  it('accepts as many lingering bots as the last pass could have vacated (a rollout of 20 vacating 5)', async () => {
+    const leases = Array.from({ length: 20 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    leases.forEach((lease) => fleet.addBotFor(lease));
+    leases.slice(0, 5).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
+    const { observation } = await observeFleet();
+    expect(observation.strayBots).toHaveLength(5);
+    expect(observation.leaseListSuspect).toBeNull();
+  });
+
+  it('suspects a lease list that lacks more live bots of ours than a pass may vacate (20 leases, 10 listed)', async () => {
+    const leases = Array.from({ length: 20 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    leases.forEach((lease) => fleet.addBotFor(lease));
+    leases.slice(0, 10).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
+    const { observation } = await observeFleet();
+    expect(observation.leaseListSuspect).toBe('Swarming lists 10 live bots of configured groups whose leases it lacks, more than the 5 one pass may vacate');
+  });
+
+  it('counts only live bots of configured hostnames as evidence: dead ones and other prefixes linger for other reasons', async () => {
+    const leases = Array.from({ length: 20 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    leases.forEach((lease, i) => fleet.addBotFor(lease, { isDead: i < 8 }));
+    for (let i = 0; i < 5; i++) {
+      fleet.world.addBot(PUBLIC_HOST, { botId: `darwin-removed--0b0b0b0b-0000-4000-8000-00000000000${i}.golang.c3.macservice.goog`, dimensions: macBotDimensions(PUBLIC_POOL, '14.5') });
+    }
+    leases.slice(0, 10).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
+    const { observation } = await observeFleet();
+    expect(observation.strayBots).toHaveLength(15);
+    expect(observation.leaseListSuspect).toBeNull();
+  });
+
+  it('marks a host blind when it lists bots, but none of its leases past boot grace: all would be missing', async () => {
+    Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    fleet.world.addBot(PUBLIC_HOST, {
+      botId: 'darwin-amd64-14--0a0a0a0a-0000-4000-8000-000000000000.golang.c3.macservice.goog',
+      isDead: true,
+      dimensions: macBotDimensions(PUBLIC_POOL, '14.5'),
+    });
+    const { observation } = await observeFleet();
+    expect(observation.hosts[0]).toMatchObject({ blind: true, blindReason: 'listed no bot of any of its 3 managed lease(s) past boot grace (only 1 bot(s) of other leases)' });
+  });
+
+  it('does not call a host blind when only some of its leases lack a bot', async () => {
+    const leases = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    fleet.addBotFor(leases[0]!, { isDead: true });
+    const { observation } = await observeFleet();
+    expect(observation.hosts[0]).toMatchObject({ blind: false });
+  });
+
+  it('leaves a lease id listed twice with different content out, and its bot is no stray', async () => {
+    const lease = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(lease);
+    const other = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14);
+    fleet.addBotFor(other);
+    const copy = (projectName: string) => ({ lease: { leaseId: lease.leaseId, vmResourceNamespace: { customerName: 'golang', projectName }, expires: '2030-01-01T00:00:00Z' }, instanceSpecification: {} });
+    const otherCopy = { lease: { leaseId: other.leaseId, vmResourceNamespace: { customerName: 'golang', projectName: `makemac/${PUBLIC_HOST}` }, expires: '2030-01-01T00:00:00Z' }, instanceSpecification: {} };
+    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [copy(`makemac/${PUBLIC_HOST}`), otherCopy, copy('hand-made')] }) });
+    const { observation } = await observeFleet();
+    expect(observation.leases.map((l) => l.leaseId)).toEqual([other.leaseId]);
+    expect(observation.conflictingLeases).toEqual([{ leaseId: lease.leaseId, copies: 2 }]);
+    expect(observation.strayBots).toEqual([]);
   });
 
   it('collapses a lease id listed twice to one lease', async () => {

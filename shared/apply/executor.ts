@@ -6,12 +6,13 @@ import { CREATE_DURATION_SECONDS, METADATA, managedProjectName, type Lease } fro
 import { ApiError } from '../http';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
-import { Throttle, withRetry } from './retry';
+import { reasonOf, Throttle, withRetry } from './retry';
 
+/** `signal` cancels a call in flight (a SIGTERM's grace ran out). */
 export interface LeaseMutator {
-  create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }>;
-  renew(leaseId: string, durationSeconds: number): Promise<{ expiresAt: number | null }>;
-  vacate(leaseId: string): Promise<void>;
+  create(request: CreateLeaseRequest, signal?: AbortSignal): Promise<{ leaseId: string; expiresAt: number | null }>;
+  renew(leaseId: string, durationSeconds: number, signal?: AbortSignal): Promise<{ expiresAt: number | null }>;
+  vacate(leaseId: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface SecretSource {
@@ -22,13 +23,14 @@ export interface SecretSource {
   redact(text: string): string;
 }
 
-export type OutcomeKind = 'ok' | 'error' | 'skipped' | 'dry-run';
+/** `gone`: a vacate found its lease already gone (404), which is what it wanted; not a failure. */
+export type OutcomeKind = 'ok' | 'gone' | 'error' | 'skipped' | 'dry-run';
 
 export interface Outcome {
   action: Action;
   outcome: OutcomeKind;
-  /** Why a skipped action did not run: out of time, or another pass already did its work. */
-  skipReason?: 'deadline' | 'superseded';
+  /** Why a skipped action did not run: out of time, another pass already did its work, or a SIGTERM/SIGINT. */
+  skipReason?: 'deadline' | 'superseded' | 'interrupted';
   /** A failed action whose retries the pass deadline cut short. */
   deadlineReached?: boolean;
   /** Safe to log: API errors never hold keys or metadata values. */
@@ -37,6 +39,8 @@ export interface Outcome {
   durationMs: number;
   /** The lease a create made. */
   createdLeaseId?: string;
+  /** A create made without the makemac.created stamp, which MacService refused this pass. */
+  unstamped?: true;
 }
 
 export interface ExecutorOptions {
@@ -51,6 +55,10 @@ export interface ExecutorOptions {
   random?: () => number;
   /** Called as each action finishes, so its log line is written when it happens. */
   onOutcome?: (outcome: Outcome) => void;
+  /** Aborted by a SIGTERM or SIGINT: no action or retry starts after it. */
+  stop?: AbortSignal;
+  /** Aborted when the calls in flight at `stop` have had their grace: they are cancelled. */
+  cutoff?: AbortSignal;
   /**
    * Re-reads the leases of the creates' hosts, while the health vacates run, before the creates.
    * Two passes that overlap (a manual run during a scheduled one) would both fill the same
@@ -60,23 +68,30 @@ export interface ExecutorOptions {
   recheck?: { find: (swarmingHosts: string[]) => Promise<Lease[]>; observedLeaseIds: ReadonlySet<string> };
 }
 
+/** What the executor learns during a pass and keeps for its later actions. */
+interface PassState {
+  /** Every call of the pass goes to MacService, so one Retry-After holds them all back. */
+  throttle: Throttle;
+  /** Whether creates still carry makemac.created: false once MacService refused it (see createLease). */
+  stamp: boolean;
+}
+
 export async function apply(actions: readonly Action[], options: ExecutorOptions): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  // Every call of the pass goes to MacService, so one Retry-After holds them all back.
-  const throttle = new Throttle();
+  const state: PassState = { throttle: new Throttle(), stamp: true };
   // Started now, read while the health vacates run, awaited just before the creates.
   const creates = actions.filter((action): action is CreateAction => action.kind === 'create');
   const recheck = creates.length > 0 && options.recheck && !options.dryRun ? supersededCreates(creates, options.recheck) : null;
   for (const phase of PHASE_ORDER) {
     let batch = actions.filter((action) => phaseOf(action) === phase);
-    if (phase === 'create' && recheck) {
+    if (phase === 'create' && recheck && !options.stop?.aborted) {
       const superseded = await recheck;
       for (const action of superseded) {
         outcomes.push(finish(options, { action, outcome: 'skipped', skipReason: 'superseded', error: 'another pass already created a lease for this group since this one observed the fleet', attempts: 0, durationMs: 0 }));
       }
       batch = batch.filter((action) => !superseded.has(action as CreateAction));
     }
-    const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options, throttle));
+    const results = await mapBounded(batch, options.config.policy.concurrency, (action) => runAction(action, options, state));
     outcomes.push(...results);
   }
   return outcomes;
@@ -115,20 +130,25 @@ function finish(options: ExecutorOptions, outcome: Outcome): Outcome {
   return outcome;
 }
 
-async function runAction(action: Action, options: ExecutorOptions, throttle: Throttle): Promise<Outcome> {
+async function runAction(action: Action, options: ExecutorOptions, state: PassState): Promise<Outcome> {
   const started = options.now();
   if (options.dryRun) return dryRun(action, options);
   if (started >= options.deadlineAt) {
     return finish(options, { action, outcome: 'skipped', skipReason: 'deadline', error: 'pass deadline reached before it started', attempts: 0, durationMs: 0 });
   }
-  // An attempt that may have been applied unheard (a timeout, a cut connection) makes the
-  // next attempt's 404 on a vacate the first attempt's doing: the lease is gone, as asked.
+  if (options.stop?.aborted) {
+    return finish(options, { action, outcome: 'skipped', skipReason: 'interrupted', error: `interrupted (${reasonOf(options.stop)}) before it started`, attempts: 0, durationMs: 0 });
+  }
+  // A vacate's 404 means the lease is gone, as asked. After an attempt that may have been
+  // applied unheard (a timeout, a cut connection) it is that attempt's doing: ok. Otherwise
+  // someone else vacated it (another pass, a person, expiry): gone.
   let appliedUnheard = false;
-  const attempt = () =>
-    call(action, options).then(
+  let unstamped = false;
+  const attempt = (): Promise<string | undefined | typeof GONE> =>
+    call(action, options, state, () => (unstamped = true)).then(
       (value) => value,
       (err: unknown) => {
-        if (action.kind === 'vacate' && appliedUnheard && err instanceof ApiError && err.details.status === 404) return undefined;
+        if (action.kind === 'vacate' && err instanceof ApiError && err.details.status === 404) return appliedUnheard ? undefined : GONE;
         if (err instanceof ApiError && err.details.outcomeUnknown) appliedUnheard = true;
         throw err;
       },
@@ -140,7 +160,8 @@ async function runAction(action: Action, options: ExecutorOptions, throttle: Thr
     now: options.now,
     sleep: options.sleep,
     random: options.random,
-    throttle,
+    throttle: state.throttle,
+    ...(options.stop ? { signal: options.stop } : {}),
   });
   const durationMs = options.now() - started;
   if (result.error) {
@@ -153,14 +174,18 @@ async function runAction(action: Action, options: ExecutorOptions, throttle: Thr
       ...(result.deadlineReached ? { deadlineReached: true } : {}),
     });
   }
+  if (result.value === GONE) return finish(options, { action, outcome: 'gone', attempts: result.attempts, durationMs });
   return finish(options, {
     action,
     outcome: 'ok',
     attempts: result.attempts,
     durationMs,
     ...(result.value ? { createdLeaseId: result.value } : {}),
+    ...(unstamped ? { unstamped: true as const } : {}),
   });
 }
+
+const GONE = Symbol('gone');
 
 /**
  * A dry run changes nothing but reads what a live pass would: a create's bot cert and key, so
@@ -169,7 +194,7 @@ async function runAction(action: Action, options: ExecutorOptions, throttle: Thr
 async function dryRun(action: Action, options: ExecutorOptions): Promise<Outcome> {
   if (action.kind === 'create') {
     try {
-      await createRequest(action, options);
+      await createRequest(action, options, true);
     } catch (err) {
       return finish(options, { action, outcome: 'error', error: (err as Error).message, attempts: 0, durationMs: 0 });
     }
@@ -178,21 +203,43 @@ async function dryRun(action: Action, options: ExecutorOptions): Promise<Outcome
 }
 
 /** Performs one action; resolves to the new lease id for a create. */
-async function call(action: Action, options: ExecutorOptions): Promise<string | undefined> {
+async function call(action: Action, options: ExecutorOptions, state: PassState, onUnstamped: () => void): Promise<string | undefined> {
   switch (action.kind) {
     case 'vacate':
-      await options.macService.vacate(action.leaseId);
+      await options.macService.vacate(action.leaseId, options.cutoff);
       return undefined;
     case 'renew':
-      await options.macService.renew(action.leaseId, action.durationSeconds);
+      await options.macService.renew(action.leaseId, action.durationSeconds, options.cutoff);
       return undefined;
     case 'create':
-      return (await options.macService.create(await createRequest(action, options))).leaseId;
+      return createLease(action, options, state, onUnstamped);
   }
 }
 
+/**
+ * Whether MacService accepts a metadata key the images do not read is unverified. If it refuses
+ * the makemac.created stamp (400 about metadata: nothing was created), the create is sent once
+ * more without it, and so are the pass's later creates; age then comes from the expiry (fleet.ts).
+ */
+async function createLease(action: CreateAction, options: ExecutorOptions, state: PassState, onUnstamped: () => void): Promise<string> {
+  const stamped = state.stamp;
+  if (!stamped) onUnstamped();
+  try {
+    return (await options.macService.create(await createRequest(action, options, stamped), options.cutoff)).leaseId;
+  } catch (err) {
+    if (!stamped || !isMetadataRefusal(err)) throw err;
+    state.stamp = false;
+    onUnstamped();
+    return (await options.macService.create(await createRequest(action, options, false), options.cutoff)).leaseId;
+  }
+}
+
+function isMetadataRefusal(err: unknown): boolean {
+  return err instanceof ApiError && err.details.status === 400 && /metadata|makemac\.created/i.test(err.message);
+}
+
 /** The request the contract fixes; the bot cert and key are resolved only now, when a lease is made. */
-async function createRequest(action: CreateAction, options: ExecutorOptions): Promise<CreateLeaseRequest> {
+async function createRequest(action: CreateAction, options: ExecutorOptions, stamped: boolean): Promise<CreateLeaseRequest> {
   const { config } = options;
   const group = config.swarming
     .find((server) => server.host === action.swarmingHost)
@@ -211,7 +258,7 @@ async function createRequest(action: CreateAction, options: ExecutorOptions): Pr
       { key: METADATA.hostname, value: group.hostname },
       { key: METADATA.cert, value: cert },
       { key: METADATA.key, value: key },
-      { key: METADATA.created, value: new Date(options.now()).toISOString() },
+      ...(stamped ? [{ key: METADATA.created, value: new Date(options.now()).toISOString() }] : []),
     ],
   };
 }

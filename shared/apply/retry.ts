@@ -17,6 +17,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Shared by the calls to one server, so a Retry-After holds back every call to it. */
   throttle?: Throttle;
+  /** Once aborted (a SIGTERM, the observation's deadline), no attempt starts and no wait goes on. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -37,17 +39,24 @@ export interface RetryResult<T> {
   attempts: number;
   /** The pass deadline, not the error, ended the attempts. */
   deadlineReached?: boolean;
+  /** The signal, not the error, ended the attempts. */
+  stopped?: boolean;
 }
 
 export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions): Promise<RetryResult<T>> {
   const base = options.baseDelayMs ?? 500;
   const cap = options.maxDelayMs ?? 20_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleepFor = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = (ms: number) => (options.signal ? Promise.race([sleepFor(ms), abortedOf(options.signal)]) : sleepFor(ms));
   const random = options.random ?? Math.random;
   const throttle = options.throttle;
   let attempts = 0;
   let lastError: Error | null = null;
   for (;;) {
+    if (options.signal?.aborted) {
+      const why = `stopped before attempt ${attempts + 1}: ${reasonOf(options.signal)}`;
+      return { error: new Error(lastError ? `${lastError.message} (${why})` : why), attempts, stopped: true };
+    }
     // Wait out a Retry-After another call was given, unless that runs past the deadline.
     const heldFor = throttle ? throttle.until - options.now() : 0;
     if (heldFor > 0) {
@@ -83,4 +92,20 @@ export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions
 function shouldRetry(error: Error, options: RetryOptions): boolean {
   if (!(error instanceof ApiError) || !error.details.retryable) return false;
   return options.retryUnknownOutcome || !error.details.outcomeUnknown;
+}
+
+export function reasonOf(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+}
+
+// One promise per signal, so waiting on it adds no listener per sleep (dozens of calls may wait at once).
+const abortions = new WeakMap<AbortSignal, Promise<void>>();
+
+function abortedOf(signal: AbortSignal): Promise<void> {
+  let aborted = abortions.get(signal);
+  if (!aborted) {
+    aborted = signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    abortions.set(signal, aborted);
+  }
+  return aborted;
 }

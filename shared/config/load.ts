@@ -1,6 +1,7 @@
 // Finds, parses and validates the config. Errors name the path of the offending field and
 // never print its value: a literal secret may sit in any string.
 import { z } from 'zod';
+import { ConfigFileError } from './config-file';
 import { firstDuplicateKey } from './duplicate-key';
 import { configSchema, type Config } from './schema';
 import { secretFields } from './secret-fields';
@@ -25,6 +26,7 @@ export function loadConfig(source: ConfigSource): Config {
     try {
       text = source.readFile(file);
     } catch (err) {
+      if (err instanceof ConfigFileError) throw new ConfigError(`config file ${file} ${err.message}`);
       const code = (err as NodeJS.ErrnoException).code;
       throw new ConfigError(`cannot read config file ${file}${code ? ` (${code})` : ''}`);
     }

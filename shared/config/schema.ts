@@ -178,6 +178,8 @@ export const policySchema = z.strictObject({
   maxCreatesPerPass: wholeNumber().default(20),
   /** Budget on all vacates of one pass; a percentage is of all managed leases. */
   maxVacatesPerPass: size.default('25%'),
+  /** An absolute ceiling on maxVacatesPerPass: a percentage of a huge (or phantom) fleet is no limit. */
+  vacateCeiling: z.number().int('must be a whole number from 1 to 10000').min(1, 'must be a whole number from 1 to 10000').max(10_000, 'must be a whole number from 1 to 10000').default(200),
   /** Health vacates per swarming host beyond max(brakeMinimum, ceil(brakeFraction × managed leases)) engage the brake. */
   brakeMinimum: wholeNumber().default(3),
   brakeFraction: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').default(0.5),

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { METADATA, ownedHost, taggedHost } from '../fleet';
 import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { LeaseFinder, LeaseList } from '../observe';
+import { redactValues } from '../secrets';
 import { FindPageReader, type FindPage } from './find-page';
 import {
   createRequestBody,
@@ -37,6 +38,11 @@ export interface MacServiceClientOptions {
    */
   ownedHosts?: ReadonlySet<string>;
   calls?: CallCounter;
+  /**
+   * Scrubs every secret resolved so far from error bodies, before they are cut to an excerpt
+   * (a secret cut in half would no longer be recognised). SecretResolver.redact in a pass.
+   */
+  redact?: (text: string) => string;
 }
 
 /** A repeating or endless page token must not hang a pass. */
@@ -56,12 +62,12 @@ export class MacServiceClient implements LeaseFinder {
    * others reduced to their id and tag. A lease of another project that does not parse is
    * skipped (counted); a managed one that does not parse is returned apart, to be left alone.
    */
-  async find(filter: { projectName?: string } = {}): Promise<LeaseList> {
+  async find(filter: { projectName?: string; signal?: AbortSignal } = {}): Promise<LeaseList> {
     const list: LeaseList = { leases: [], malformed: [], skipped: 0 };
     const seenTokens = new Set<string>();
     let pageToken: string | undefined;
     for (let page = 1; ; page++) {
-      const found = await this.findPage(filter.projectName ?? '', pageToken);
+      const found = await this.findPage(filter.projectName ?? '', pageToken, filter.signal);
       list.leases.push(...found.leases);
       list.malformed.push(...found.malformed);
       list.skipped += found.skipped;
@@ -79,7 +85,7 @@ export class MacServiceClient implements LeaseFinder {
     }
   }
 
-  private async findPage(projectName: string, pageToken: string | undefined): Promise<FindPage> {
+  private async findPage(projectName: string, pageToken: string | undefined, signal: AbortSignal | undefined): Promise<FindPage> {
     const { customer, ownedHosts } = this.options;
     const reader = new FindPageReader((namespace) =>
       ownedHosts ? ownedHost(namespace, customer, ownedHosts) !== null : namespace.customerName === customer && taggedHost(namespace.projectName) !== null,
@@ -87,6 +93,7 @@ export class MacServiceClient implements LeaseFinder {
     const response = await this.request('find', findRequestBody(this.options.customer, projectName, pageToken), {
       onBody: (chunk) => reader.write(chunk),
       maxResponseBytes: this.options.maxFindResponseBytes ?? FIND_MAX_RESPONSE_BYTES,
+      signal,
     });
     const page = reader.end();
     if (!('problem' in page)) return page;
@@ -97,33 +104,32 @@ export class MacServiceClient implements LeaseFinder {
     throw invalidAnswer('macservice leases:find', '', problem);
   }
 
-  async create(request: CreateLeaseRequest): Promise<{ leaseId: string; expiresAt: number | null }> {
+  async create(request: CreateLeaseRequest, signal?: AbortSignal): Promise<{ leaseId: string; expiresAt: number | null }> {
     // The bot cert and key just sent must not come back in an error, whatever shape they have.
     const secrets = request.metadata.filter((m) => m.key === METADATA.cert || m.key === METADATA.key).map((m) => m.value);
-    const response = await this.call('create', createRequestBody(this.options.customer, request), createResponse, undefined, secrets);
+    const response = await this.call('create', createRequestBody(this.options.customer, request), createResponse, { secrets, signal });
     return { leaseId: response.pendingLease.leaseId, expiresAt: response.pendingLease.expires };
   }
 
   /** MacService sets the expiry to now + duration, not old expiry + duration. */
-  async renew(leaseId: string, durationSeconds: number): Promise<{ expiresAt: number | null }> {
-    const response = await this.call('renew', renewRequestBody(leaseId, durationSeconds), renewResponse, leaseId);
+  async renew(leaseId: string, durationSeconds: number, signal?: AbortSignal): Promise<{ expiresAt: number | null }> {
+    const response = await this.call('renew', renewRequestBody(leaseId, durationSeconds), renewResponse, { leaseId, signal });
     return { expiresAt: response.expires };
   }
 
-  async vacate(leaseId: string): Promise<void> {
-    await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, leaseId);
+  async vacate(leaseId: string, signal?: AbortSignal): Promise<void> {
+    await this.call('vacate', vacateRequestBody(leaseId), vacateResponse, { leaseId, signal });
   }
 
   private async call<S extends z.ZodType>(
     verb: MacServiceVerb,
     body: string,
     schema: S,
-    leaseId?: string,
-    secrets: readonly string[] = [],
+    options: { leaseId?: string; secrets?: readonly string[]; signal?: AbortSignal | undefined } = {},
   ): Promise<z.output<S>> {
     const endpoint = `macservice leases:${verb}`;
-    const about = leaseId === undefined ? '' : ` (lease ${leaseId})`;
-    const response = await this.request(verb, body, { leaseId, secrets });
+    const about = options.leaseId === undefined ? '' : ` (lease ${options.leaseId})`;
+    const response = await this.request(verb, body, options);
     let json: unknown;
     let problem: string | null = null;
     try {
@@ -144,7 +150,13 @@ export class MacServiceClient implements LeaseFinder {
   private async request(
     verb: MacServiceVerb,
     body: string,
-    options: { leaseId?: string; secrets?: readonly string[]; onBody?: (chunk: Uint8Array) => boolean; maxResponseBytes?: number },
+    options: {
+      leaseId?: string;
+      secrets?: readonly string[];
+      onBody?: (chunk: Uint8Array) => boolean;
+      maxResponseBytes?: number;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<HttpResponse> {
     const endpoint = `macservice leases:${verb}`;
     const about = options.leaseId === undefined ? '' : ` (lease ${options.leaseId})`;
@@ -159,6 +171,7 @@ export class MacServiceClient implements LeaseFinder {
         timeoutMs: this.options.timeoutMs,
         ...(options.onBody ? { onBody: options.onBody } : {}),
         ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
       if (err instanceof ApiError) throw new ApiError(`${err.message}${about}`, err.details);
@@ -167,7 +180,8 @@ export class MacServiceClient implements LeaseFinder {
 
     if (response.status !== 200) {
       const retryable = response.status === 429 || response.status >= 500;
-      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(redact(response.body, apiKey, options.secrets ?? []))}`, {
+      const text = redact(this.options.redact?.(response.body) ?? response.body, apiKey, options.secrets ?? []);
+      throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(text)}`, {
         endpoint,
         status: response.status,
         retryable,
@@ -192,11 +206,9 @@ function invalidAnswer(endpoint: string, about: string, problem: string): ApiErr
 
 /**
  * Error bodies are not expected to carry secrets, but they are server text: drop the known
- * secrets (the API key, a create's cert and key) should a server or proxy ever echo them,
- * then anything else shaped like key material.
+ * secrets (the API key, a create's cert and key), in any encoding, should a server or proxy
+ * ever echo them, then anything else shaped like key material.
  */
 function redact(text: string, apiKey: string, secrets: readonly string[]): string {
-  let redacted = apiKey === '' ? text : text.split(apiKey).join('[API key redacted]');
-  for (const secret of secrets) if (secret !== '') redacted = redacted.split(secret).join('[secret redacted]');
-  return redactKeyMaterial(redacted);
+  return redactKeyMaterial(redactValues(text, [apiKey, ...secrets]));
 }

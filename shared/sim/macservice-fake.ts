@@ -49,6 +49,11 @@ export interface MacServiceFakeOptions {
   apiKey: string;
   /** Whether `find` returns instance metadata. Unknown for the real API; on by default so tests prove the secrets in it never leak. */
   echoMetadata?: boolean;
+  /**
+   * Refuse a create whose metadata holds a key the images do not read (makemac.created), with
+   * 400, as MacService might: whether it accepts extra keys is unverified.
+   */
+  refuseUnknownMetadata?: boolean;
   /** Names each created lease; randomUUID() by default. The simulator passes a seeded one so a seed replays the same ids. */
   newLeaseId?: () => string;
   /** Loopback port to listen on; any free one by default. */
@@ -56,6 +61,8 @@ export interface MacServiceFakeOptions {
 }
 
 const PREFIX = '/v1alpha1/leases:';
+/** The metadata keys the boot images read (shared/macservice/wire-notes.md §6.3). */
+const IMAGE_METADATA_KEYS: ReadonlySet<string> = new Set(['golang.swarming', 'golang.hostname', 'golang.cert', 'golang.key']);
 const VERBS: readonly string[] = ['find', 'create', 'renew', 'vacate'] satisfies MacServiceFakeVerb[];
 
 const GOOGLE_STATUS: Record<number, string> = {
@@ -139,6 +146,10 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
     },
     create(body) {
       const request = parse(requests.create, body);
+      const unknown = request.instanceSpecification.metadata.find((m) => !IMAGE_METADATA_KEYS.has(m.key));
+      if (options.refuseUnknownMetadata && unknown) {
+        throw new HttpFailure(400, `Invalid value at 'instance_specification.metadata': unknown metadata key "${unknown.key}".`);
+      }
       const now = world.now();
       const lease = world.addLease({
         leaseId: newLeaseId(),

@@ -21,6 +21,12 @@ const SWARMING_SCOPE = 'https://www.googleapis.com/auth/userinfo.email';
 /** The server refuses a larger limit rather than clamping it. */
 const MAX_PAGE_LIMIT = 1000;
 
+/**
+ * 100,000 bots at full pages, far beyond any Mac pool. A server that keeps handing out fresh
+ * cursors (for pages of one bot, say) is cut off here, as well as by the observation deadline.
+ */
+const MAX_PAGES = 100;
+
 /** The codes of a server, or the path to it, being briefly unwell. */
 const RETRYABLE_CODES = new Set<number>([
   GRPC_CODE.UNAVAILABLE,
@@ -42,6 +48,8 @@ export interface SwarmingClientOptions {
   /** Access token source; defaults to Application Default Credentials with SWARMING_SCOPE. */
   getToken?: () => Promise<string>;
   calls?: CallCounter;
+  /** Scrubs every secret resolved so far from server text quoted in errors, before it is cut short. */
+  redact?: (text: string) => string;
   /** Paging stops with an error beyond this many pages instead of looping forever. */
   maxPages?: number;
   pageLimit?: number;
@@ -58,21 +66,21 @@ export class SwarmingClient implements BotLister {
     this.endpoint = `swarming ${options.host} ListBots`;
     this.listUrl = `${options.url.replace(/\/+$/, '')}${LIST_BOTS_PATH}`;
     this.pageLimit = options.pageLimit ?? MAX_PAGE_LIMIT;
-    this.maxPages = options.maxPages ?? 1000;
+    this.maxPages = options.maxPages ?? MAX_PAGES;
     if (!Number.isInteger(this.pageLimit) || this.pageLimit < 1 || this.pageLimit > MAX_PAGE_LIMIT) {
       throw new RangeError(`${this.endpoint}: pageLimit must be an integer in 1..${MAX_PAGE_LIMIT}, got ${this.pageLimit}`);
     }
   }
 
   /** All bots with pool=<pool> and os=Mac, dead ones included, in the server's bot id order. */
-  async listBots(): Promise<Bot[]> {
+  async listBots(signal?: AbortSignal): Promise<Bot[]> {
     // A loopback fake needs no token, and there is no reason to hand it one.
     const token = isLoopbackUrl(this.options.url) ? null : await this.accessToken();
     const bots: Bot[] = [];
     const cursors = new Set<string>();
     let cursor = '';
     for (let page = 1; page <= this.maxPages; page++) {
-      const response = await this.listPage(cursor, token);
+      const response = await this.listPage(cursor, token, signal);
       bots.push(...response.items.map(toBot));
       // A full page always carries a cursor, so the last page may be empty (§2.8).
       if (response.cursor === '') return bots;
@@ -85,7 +93,7 @@ export class SwarmingClient implements BotLister {
     throw this.error(`still more bots after ${this.maxPages} pages of ${this.pageLimit}; stopped paging`, { retryable: false });
   }
 
-  private async listPage(cursor: string, token: string | null): Promise<BotInfoListResponse> {
+  private async listPage(cursor: string, token: string | null, signal: AbortSignal | undefined): Promise<BotInfoListResponse> {
     const headers: Record<string, string> = {
       // Both are needed for JSON: without them the server speaks binary protobuf (§2.2).
       'Content-Type': 'application/json',
@@ -103,7 +111,7 @@ export class SwarmingClient implements BotLister {
       ],
     });
     this.options.calls?.record('swarming.ListBots');
-    const response = await postJson(this.listUrl, { endpoint: this.endpoint, headers, body, timeoutMs: this.options.timeoutMs });
+    const response = await postJson(this.listUrl, { endpoint: this.endpoint, headers, body, timeoutMs: this.options.timeoutMs, ...(signal ? { signal } : {}) });
     try {
       return this.readPage(response);
     } catch (err) {
@@ -124,7 +132,7 @@ export class SwarmingClient implements BotLister {
     }
     const code = Number(header);
     if (code !== GRPC_CODE.OK) {
-      const message = `${grpcCodeName(code)} (HTTP ${response.status}): ${bodyText(response)}`;
+      const message = `${grpcCodeName(code)} (HTTP ${response.status}): ${this.bodyText(response)}`;
       return this.fail(response, message, RETRYABLE_CODES.has(code));
     }
     const contentType = response.headers.get('content-type') ?? '';
@@ -140,7 +148,7 @@ export class SwarmingClient implements BotLister {
     if (response.status === 200 && response.body.startsWith(XSSI_PREFIX)) return this.decode(response);
     const mapped = codeForBareStatus(response.status);
     const what = mapped === null ? 'not a pRPC answer' : grpcCodeName(mapped);
-    const message = `HTTP ${response.status} without X-Prpc-Grpc-Code (${what}): ${bodyText(response)}`;
+    const message = `HTTP ${response.status} without X-Prpc-Grpc-Code (${what}): ${this.bodyText(response)}`;
     return this.fail(response, message, mapped !== null && RETRYABLE_CODES.has(mapped));
   }
 
@@ -151,7 +159,7 @@ export class SwarmingClient implements BotLister {
       json = JSON.parse(text);
     } catch {
       // Not the SyntaxError's text: V8 quotes the body around the error position, unredacted.
-      return this.fail(response, `response is not valid JSON (${text.length} chars): ${bodyText(response)}`, false);
+      return this.fail(response, `response is not valid JSON (${text.length} chars): ${this.bodyText(response)}`, false);
     }
     const parsed = botInfoListResponse.safeParse(json);
     if (!parsed.success) return this.fail(response, `unexpected response: ${describeInvalid(parsed.error, '(body)')}`, false);
@@ -174,6 +182,10 @@ export class SwarmingClient implements BotLister {
     }
     if (!token) throw this.error('the credentials gave no access token', { retryable: false });
     return token;
+  }
+
+  private bodyText(response: HttpResponse): string {
+    return bodyText(this.options.redact ? { ...response, body: this.options.redact(response.body) } : response);
   }
 
   private fail(response: HttpResponse, message: string, retryable: boolean): never {

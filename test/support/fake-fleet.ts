@@ -27,9 +27,14 @@ export const SECRET_ENV = {
   MAKEMAC_TEST_KEY: SECRETS.key,
 };
 
-export async function startFakeFleet(options: { now?: () => number; echoMetadata?: boolean } = {}) {
+export async function startFakeFleet(options: { now?: () => number; echoMetadata?: boolean; refuseUnknownMetadata?: boolean } = {}) {
   const world = new World(options.now ? { now: options.now } : {});
-  const macService = await startMacServiceFake({ world, apiKey: SECRETS.apiKey, echoMetadata: options.echoMetadata ?? true });
+  const macService = await startMacServiceFake({
+    world,
+    apiKey: SECRETS.apiKey,
+    echoMetadata: options.echoMetadata ?? true,
+    ...(options.refuseUnknownMetadata ? { refuseUnknownMetadata: true } : {}),
+  });
   const publicSwarming = await startSwarmingFake({ world, host: PUBLIC_HOST });
   const securitySwarming = await startSwarmingFake({ world, host: SECURITY_HOST });
 

@@ -21,6 +21,7 @@ locals {
   # max = null: no upper bound.
   number_knobs = {
     max_creates_per_pass = { whole = true, min = 0, max = null }
+    vacate_ceiling       = { whole = true, min = 1, max = 10000 }
     brake_minimum        = { whole = true, min = 0, max = null }
     brake_fraction       = { whole = false, min = 0, max = 1 }
     concurrency          = { whole = true, min = 1, max = 64 }
