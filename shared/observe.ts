@@ -76,9 +76,18 @@ export interface LeaseList {
   skipped: number;
 }
 
+export interface FindFilter {
+  /** One project's leases only. */
+  projectName?: string;
+  /** Leases left out unread: a re-read wants only the new ones. */
+  except?: ReadonlySet<string>;
+  /** Cancels the read. */
+  signal?: AbortSignal;
+}
+
 export interface LeaseFinder {
-  /** Every lease of the customer, or of one project only; `signal` cancels the read. */
-  find(filter?: { projectName?: string; signal?: AbortSignal }): Promise<LeaseList>;
+  /** Every lease of the customer, or of one project only. */
+  find(filter?: FindFilter): Promise<LeaseList>;
 }
 
 export interface BotLister {

@@ -192,6 +192,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
     deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));
 
+    const observedLeaseIds: ReadonlySet<string> = new Set(observation.leases.map((lease) => lease.leaseId));
     const outcomes = await apply(plan.actions, {
       config,
       macService: options.clients.macService,
@@ -204,13 +205,15 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
       onOutcome: (outcome) => logger.write(actionEntry(outcome)),
       ...(interrupt ? { stop: interrupt, cutoff: cutoff.signal } : {}),
       recheck: {
-        // Only the creates' projects: the leases of other projects cannot stand in for them.
+        // Only the creates' projects, and only leases not seen yet: nothing else can stand in for them.
         find: async (hosts) => {
-          const lists = await Promise.all(hosts.map((host) => options.clients.macService.find({ projectName: managedProjectName(host), signal: cutoff.signal })));
+          const lists = await Promise.all(
+            hosts.map((host) => options.clients.macService.find({ projectName: managedProjectName(host), except: observedLeaseIds, signal: cutoff.signal })),
+          );
           // Once per lease, should a server ignore the filter and answer every lease each time.
           return [...new Map(lists.flatMap((list) => list.leases).map((lease) => [lease.leaseId, lease])).values()];
         },
-        observedLeaseIds: new Set(observation.leases.map((lease) => lease.leaseId)),
+        observedLeaseIds,
       },
     });
     return finish(observation, plan, outcomes);

@@ -104,6 +104,13 @@ describe('MacServiceClient.find', () => {
     expect(calls.counts).toEqual({ 'macservice.find': 1 });
   });
 
+  it('asks for one project when given one, and leaves out unread the leases it is told are known', async () => {
+    world.addLease({ leaseId: '11111111-2222-4333-8444-555555555555', projectName: 'makemac/chromium-swarm.appspot.com', image: IMAGE });
+    const { leases } = await client().find({ projectName: 'makemac/chromium-swarm.appspot.com', except: new Set(['39b47cf6-2aaa-4c80-b9cb-b800844fb104']) });
+    expect(leases.map((l) => l.leaseId)).toEqual(['11111111-2222-4333-8444-555555555555']);
+    expect(fake.requests[0]!.body.vmResourceNamespace.projectName).toBe('makemac/chromium-swarm.appspot.com');
+  });
+
   it('reads no API key until a call is made', async () => {
     const c = client();
     expect(keyReads).toBe(0);

@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { METADATA, ownedHost, taggedHost } from '../fleet';
 import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
-import type { LeaseFinder, LeaseList } from '../observe';
+import type { FindFilter, LeaseFinder, LeaseList } from '../observe';
 import { redactValues } from '../secrets';
 import { FindPageReader, type FindPage } from './find-page';
 import {
@@ -62,12 +62,12 @@ export class MacServiceClient implements LeaseFinder {
    * others reduced to their id and tag. A lease of another project that does not parse is
    * skipped (counted); a managed one that does not parse is returned apart, to be left alone.
    */
-  async find(filter: { projectName?: string; signal?: AbortSignal } = {}): Promise<LeaseList> {
+  async find(filter: FindFilter = {}): Promise<LeaseList> {
     const list: LeaseList = { leases: [], malformed: [], skipped: 0 };
     const seenTokens = new Set<string>();
     let pageToken: string | undefined;
     for (let page = 1; ; page++) {
-      const found = await this.findPage(filter.projectName ?? '', pageToken, filter.signal);
+      const found = await this.findPage(filter, pageToken);
       list.leases.push(...found.leases);
       list.malformed.push(...found.malformed);
       list.skipped += found.skipped;
@@ -85,15 +85,17 @@ export class MacServiceClient implements LeaseFinder {
     }
   }
 
-  private async findPage(projectName: string, pageToken: string | undefined, signal: AbortSignal | undefined): Promise<FindPage> {
+  private async findPage(filter: FindFilter, pageToken: string | undefined): Promise<FindPage> {
     const { customer, ownedHosts } = this.options;
-    const reader = new FindPageReader((namespace) =>
-      ownedHosts ? ownedHost(namespace, customer, ownedHosts) !== null : namespace.customerName === customer && taggedHost(namespace.projectName) !== null,
+    const reader = new FindPageReader(
+      (namespace) =>
+        ownedHosts ? ownedHost(namespace, customer, ownedHosts) !== null : namespace.customerName === customer && taggedHost(namespace.projectName) !== null,
+      filter.except,
     );
-    const response = await this.request('find', findRequestBody(this.options.customer, projectName, pageToken), {
+    const response = await this.request('find', findRequestBody(this.options.customer, filter.projectName ?? '', pageToken), {
       onBody: (chunk) => reader.write(chunk),
       maxResponseBytes: this.options.maxFindResponseBytes ?? FIND_MAX_RESPONSE_BYTES,
-      signal,
+      ...(filter.signal ? { signal: filter.signal } : {}),
     });
     const page = reader.end();
     if (!('problem' in page)) return page;

@@ -27,8 +27,14 @@ export class FindPageReader {
   private memberKey: string | null = null;
   private expectKey = false;
   private sawRoot = false;
+  /** The shape is checked up to the start of `instances`; past it, per-token checks would only cost time. */
+  private shapeChecked = false;
 
-  constructor(private readonly isOwned: IsOwned) {
+  /** `known`: leases left out unread (a re-read wants only the leases that are new). */
+  constructor(
+    private readonly isOwned: IsOwned,
+    private readonly known?: ReadonlySet<string>,
+  ) {
     // Never the library's own message: it quotes the text around the error, which may be a key.
     this.parser.onError = () => this.fail('body is not JSON');
     this.parser.onToken = ({ token, value }) => this.checkShape(token, value);
@@ -39,6 +45,7 @@ export class FindPageReader {
         return;
       }
       if (stack.length !== 2 || !Array.isArray(parent)) return;
+      if (this.known?.has(leaseIdOf(value))) return;
       const reading = readInstance(value, this.isOwned);
       if (reading.kind === 'lease') this.page.leases.push(reading.lease);
       else if (reading.kind === 'malformed') this.page.malformed.push(reading.lease);
@@ -77,6 +84,7 @@ export class FindPageReader {
 
   /** The answer must be an object whose `instances`, when present, is an array or null. */
   private checkShape(token: TokenType, value: unknown): void {
+    if (this.shapeChecked) return;
     if (this.depth === 0 && !this.sawRoot) {
       this.sawRoot = true;
       if (token !== TokenType.LEFT_BRACE) this.fail('(root): expected an object');
@@ -90,6 +98,8 @@ export class FindPageReader {
         if (this.memberKey === 'instances' && token !== TokenType.LEFT_BRACKET && token !== TokenType.NULL) {
           this.fail('instances: expected an array');
         }
+        // The rest is the parser's: the elements one by one, nextPageToken through onValue.
+        if (this.memberKey === 'instances' && token === TokenType.LEFT_BRACKET) this.shapeChecked = true;
         this.memberKey = null;
       }
     }
@@ -100,4 +110,10 @@ export class FindPageReader {
   private fail(problem: string): void {
     this.problem ??= problem;
   }
+}
+
+function leaseIdOf(value: unknown): string {
+  const lease = value !== null && typeof value === 'object' ? (value as { lease?: unknown }).lease : undefined;
+  const id = lease !== null && typeof lease === 'object' ? (lease as { leaseId?: unknown }).leaseId : undefined;
+  return typeof id === 'string' ? id : '';
 }
