@@ -22,6 +22,7 @@ locals {
     group_desired       = "${var.function_name}/group_desired"
     soonest_expiry      = "${var.function_name}/soonest_expiry_hours"
     brakes              = "${var.function_name}/brakes"
+    rollouts_halted     = "${var.function_name}/rollouts_halted"
   }
 }
 
@@ -277,7 +278,7 @@ resource "google_logging_metric" "soonest_expiry" {
 
 resource "google_logging_metric" "rollouts_halted" {
   project     = var.project_id
-  name        = "${var.function_name}/rollouts_halted"
+  name        = local.metric_name.rollouts_halted
   description = "Groups whose image has not booted on any lease, so their rollout is halted: one point per group per pass."
   filter      = "${local.log_filter} AND jsonPayload.event=\"group.status\" AND jsonPayload.rolloutHalted=true"
 
