@@ -58,6 +58,7 @@ function groupRow(group: GroupState): string[] {
 function shortfall(group: GroupState): string {
   const unhealthy = group.unhealthy;
   if (group.unknown > 0) return 'unknown';
+  if (group.rolloutHalted) return group.backfillImage === null ? 'halted, nothing to backfill' : `halted, backfill ${group.backfillImage.slice(0, 8)}`;
   if (group.healthyCurrent < group.desired) return `short ${group.desired - group.healthyCurrent}`;
   if (unhealthy > 0) return `unhealthy ${unhealthy}`;
   if (group.maintenance > 0) return `maintenance ${group.maintenance}`;

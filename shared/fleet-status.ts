@@ -56,6 +56,10 @@ export interface GroupState extends LeaseCounts {
   healthyCurrent: number;
   /** `desired` healthy leases on the current image and nothing else: no deficit, excess, outdated or broken lease. */
   atCount: boolean;
+  /** Its image has not booted on any lease, so its rollout is halted (see the README, "Replacing and halting"). */
+  rolloutHalted: boolean;
+  /** While halted, the image its deficit is created on; null when none is known good. */
+  backfillImage: string | null;
 }
 
 export interface HostState {
@@ -143,6 +147,7 @@ export function fleetStatus(config: Config, observation: Observation, plan: Plan
     const host = observed.get(server.host);
     const groups = server.groups.map((group): GroupState => {
       const counts = countsOf(server.host, group.hostname);
+      const planned = plan.groups.find((g) => g.swarmingHost === server.host && g.group === group.hostname);
       const currentHealthy = setOf(server.host, group.hostname).verdicts.filter(
         (v) => v.current && VERDICTS[v.state].bucket === 'healthy' && !inMaintenance.get(v.leaseId),
       ).length;
@@ -153,6 +158,8 @@ export function fleetStatus(config: Config, observation: Observation, plan: Plan
         healthyCurrent: currentHealthy,
         ...counts,
         atCount: !host?.blind && currentHealthy === group.count && counts.leases === group.count,
+        rolloutHalted: planned?.rolloutHalted ?? false,
+        backfillImage: planned?.backfillImage ?? null,
       };
     });
     return {

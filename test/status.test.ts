@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IMAGE_14, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { IMAGE_14, IMAGE_15, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { runCli } from './support/run-cli';
 
 const HOUR = 3_600_000;
@@ -101,6 +101,21 @@ describe('makemac status', () => {
     const text = await status([], fleet.configDocument({ retiredHosts: ['old-swarm.appspot.com'] }));
     expect(text.stdout).toContain('Retired hosts (retiredHosts), whose leases are drained:\n  old-swarm.appspot.com: 1 lease; next pass: vacate 1 (retired 1)');
     expect(fleet.world.leases.has(old.leaseId)).toBe(true);
+  });
+
+  it('says when a group\'s rollout is halted and which image it is backfilled on', async () => {
+    // darwin-arm64-15 moves to an image two of whose leases never booted; its two old leases serve.
+    for (let i = 0; i < 2; i++) fleet.addBotFor(fleet.addManagedLease(PUBLIC_HOST, 'darwin-arm64-15', IMAGE_OLD));
+    for (let i = 0; i < 2; i++) fleet.addManagedLease(PUBLIC_HOST, 'darwin-arm64-15', IMAGE_15, 2 * HOUR);
+    for (let i = 0; i < 3; i++) fleet.addBotFor(fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+    fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
+    const { code, stdout } = await status(['--json']);
+    expect(code).toBe(1);
+    const group = JSON.parse(stdout).hosts[0].groups.find((g: any) => g.group === 'darwin-arm64-15');
+    expect(group).toMatchObject({ rolloutHalted: true, backfillImage: IMAGE_OLD, missing: 2 });
+    expect(group.next.deferred).toMatchObject({ evidence: 2, 'rollout-halted': 4 });
+    const text = await status();
+    expect(text.stdout).toMatch(/^darwin-arm64-15\s+halted, backfill 99999999\s/m);
   });
 
   it('writes one self-contained HTML page with the tables and a bar per group', async () => {
