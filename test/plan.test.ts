@@ -517,6 +517,18 @@ describe('plan', () => {
     ]);
   });
 
+  it('counts malformed leases of a host against its groups’ surge, so an unreadable fleet is not recreated pass after pass', () => {
+    const malformed = ['m1', 'm2', 'm3'].map((leaseId) => ({ leaseId, projectName: `makemac/${HOST}`, expiresAt: null, problem: 'expires' }));
+    const leases = [lease({ id: 'a' })];
+    const cfg = config({ groups: [{ count: 4 }] });
+    const withMalformed = plan(cfg, { ...observation(leases), malformedLeases: malformed }, NOW);
+    // count 4 + surge 1 − 1 kept − 3 malformed: one create, two deferred.
+    expect(describePlan(withMalformed).actions).toEqual([create()]);
+    expect(withMalformed.deferred.map((d) => d.reason)).toEqual(['surge', 'surge']);
+    expect(withMalformed.deferred[0]!.detail).toBe('group darwin-amd64-14 has 1 leases (and its host 3 malformed), at most count 4 + surge 1');
+    expect(describePlan(plan(cfg, observation(leases), NOW)).actions).toEqual(times(3, create()));
+  });
+
   it('renews for 23h and says when the lease expires', () => {
     const result = plan(config(), observation([lease({ id: 'r', expiresIn: 3 * HOUR + 10 * MINUTE })]), NOW);
     expect(result.actions).toEqual([

@@ -3,7 +3,7 @@
 // and the limits. Unmanaged leases are filtered out first and never seen again.
 import type { Config, Group, Policy } from '../config/schema';
 import { formatDuration } from '../duration';
-import { compareStrings, isWithinFirstHour, RENEW_DURATION_SECONDS } from '../fleet';
+import { compareStrings, isWithinFirstHour, RENEW_DURATION_SECONDS, taggedHost } from '../fleet';
 import type { Observation, ObservedLease } from '../observe';
 import { groupStatuses } from './group-status';
 import { applyBrake, applyVacateBudget, minHealthyOf, surgeOf, vacateBudget } from './limits';
@@ -95,7 +95,7 @@ export function plan(config: Config, observation: Observation, now: number): Pla
   deferBlindHosts(config, subjects, ledger);
   const budgeted = applyVacateBudgetInPriority(ledger, vacateBudget(policy, subjects.length));
   const vacated = new Set(budgeted.map((a) => a.leaseId));
-  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts);
+  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts, malformedByHost(observation));
   const renewals = planRenewals(
     subjects.filter((s) => !evidence.has(s.lease.leaseId)),
     vacated,
@@ -290,6 +290,7 @@ function planDeficitCreates(
   vacated: ReadonlySet<string>,
   ledger: Ledger,
   halts: ReadonlyMap<Group, RolloutHalt>,
+  malformed: ReadonlyMap<string, number>,
 ): CreateAction[] {
   const policy = config.policy;
   const creates: CreateAction[] = [];
@@ -301,7 +302,10 @@ function planDeficitCreates(
     );
     const serving = (image: string) => kept.filter((s) => s.lease.image === image && !ledger.isPendingHealth(s)).length;
     const surge = surgeOf(policy, group.count);
-    const room = Math.max(0, group.count + surge - kept.length);
+    // A malformed lease of the host may be of this group: counted against the surge, so that a
+    // fleet whose every lease became unreadable is not recreated pass after pass.
+    const unreadable = malformed.get(server.host) ?? 0;
+    const room = Math.max(0, group.count + surge - kept.length - unreadable);
     const create = (image: string, reason: CreateAction['reason'], detail: string): CreateAction => ({
       kind: 'create',
       swarmingHost: server.host,
@@ -322,7 +326,11 @@ function planDeficitCreates(
     }
     for (let i = 0; i < want; i++) {
       if (i >= room)
-        ledger.defer(action, 'surge', `group ${group.hostname} has ${kept.length} leases, at most count ${group.count} + surge ${surge}`);
+        ledger.defer(
+          action,
+          'surge',
+          `group ${group.hostname} has ${kept.length} leases${unreadable > 0 ? ` (and its host ${unreadable} malformed)` : ''}, at most count ${group.count} + surge ${surge}`,
+        );
       else if (creates.length >= policy.maxCreatesPerPass)
         ledger.defer(action, 'create-budget', `over the create budget of ${policy.maxCreatesPerPass} per pass`);
       else creates.push({ ...action });
@@ -351,6 +359,16 @@ function planRenewals(subjects: Subject[], vacated: ReadonlySet<string>, policy:
     });
   }
   return renewals;
+}
+
+/** Managed leases `find` listed but that did not validate, by the host their tag names. */
+function malformedByHost(observation: Observation): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const lease of observation.malformedLeases) {
+    const host = taggedHost(lease.projectName);
+    if (host !== null) counts.set(host, (counts.get(host) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** The group's halt, when its rollout is halted (not merely retrying one failed boot). */
