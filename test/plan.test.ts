@@ -54,10 +54,9 @@ const cases: Case[] = [
     actions: [vacate('missing', 'm'), create()],
   },
   {
-    name: 'the only lease of a group that never booted is replaced first and kept, unrenewed, as evidence until another boots',
+    name: 'the only lease of a group that never booted is bad luck, not a bad image: vacated as missing and replaced',
     leases: [{ id: 'm', bot: null, createdAgo: 2 * HOUR, expiresIn: HOUR }],
-    actions: [create()],
-    deferred: [`${vacate('missing', 'm')}: evidence`],
+    actions: [vacate('missing', 'm'), create()],
   },
   {
     name: 'a lease with no bot within its boot grace is booting: kept, counted, not replaced',
@@ -299,15 +298,28 @@ const cases: Case[] = [
     deferred: [`${vacate('outdated', 'a-busy')}: busy`],
   },
   {
-    name: 'a new image whose first lease never booted is retried, the failure kept as evidence; old leases keep serving',
+    name: 'a new image whose first lease never booted stalls the rollout: the failure is replaced, old leases keep serving',
     config: { groups: [{ count: 2 }] },
     leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, outdated('o1'), outdated('o2')],
-    actions: [create()],
+    actions: [vacate('missing', 'n1'), create()],
+    deferred: [`${create()}: surge`, `${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
+  },
+  {
+    name: 'two failed boots of the new image, evidence kept and never renewed, though near expiry',
+    config: { groups: [{ count: 2 }] },
+    leases: [
+      { id: 'n1', bot: null, createdAgo: 2 * HOUR, expiresIn: HOUR },
+      { id: 'n2', bot: null, createdAgo: 2 * HOUR, expiresIn: HOUR },
+      outdated('o1'),
+      outdated('o2'),
+    ],
+    actions: [],
     deferred: [
       `${vacate('missing', 'n1')}: evidence`,
-      `${create()}: surge`,
-      `${vacate('outdated', 'o1')}: capacity`,
-      `${vacate('outdated', 'o2')}: capacity`,
+      `${vacate('missing', 'n2')}: evidence`,
+      ...times(2, `${create()}: rollout-halted`),
+      `${vacate('outdated', 'o1')}: rollout-halted`,
+      `${vacate('outdated', 'o2')}: rollout-halted`,
     ],
   },
   {
@@ -474,8 +486,7 @@ const cases: Case[] = [
   },
   {
     name: 'a Go-made lease without a bot and with expiry 23h or less away is old, so missing',
-    config: { groups: [{ count: 2 }] },
-    leases: [{ id: 'h' }, { id: 'g', createdAgo: null, bot: null, expiresIn: 22 * HOUR + 50 * MINUTE }],
+    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 22 * HOUR + 50 * MINUTE }],
     actions: [vacate('missing', 'g'), create()],
   },
   {

@@ -32,8 +32,8 @@ export function groupStatuses(
       unhealthy: inBucket('unhealthy'),
       outdated: count((s) => !s.verdict.current),
       unknown: inBucket('unknown'),
-      rolloutHalted: halts.get(group)?.halted ?? false,
-      backfillImage: halts.get(group)?.halted ? halts.get(group)!.knownGoodImage : null,
+      rolloutHalted: halts.has(group),
+      backfillImage: halts.get(group)?.knownGoodImage ?? null,
     };
   });
 }

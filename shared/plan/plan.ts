@@ -184,7 +184,7 @@ function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledge
   for (const { group } of configuredGroups(config)) {
     const members = subjects.filter((s) => s.attribution.group === group && !s.blind);
     if (members.length === 0) continue;
-    const halt = halted(halts, group);
+    const halt = halts.get(group);
     const minHealthy = minHealthyOf(policy, group.count);
     let capacity = members.filter((s) => s.capacity && !ledger.isProposed(s)).length;
     const take = (subject: Subject, action: VacateAction, priority: number) => {
@@ -295,8 +295,8 @@ function planDeficitCreates(
   const policy = config.policy;
   const creates: CreateAction[] = [];
   for (const { server, group } of configuredGroups(config)) {
-    const evidence = halts.get(group)?.evidence;
-    const halt = halted(halts, group);
+    const halt = halts.get(group);
+    const evidence = halt?.evidence;
     const kept = subjects.filter(
       (s) => s.attribution.group === group && !vacated.has(s.lease.leaseId) && !evidence?.has(s.lease.leaseId),
     );
@@ -369,12 +369,6 @@ function malformedByHost(observation: Observation): Map<string, number> {
     if (host !== null) counts.set(host, (counts.get(host) ?? 0) + 1);
   }
   return counts;
-}
-
-/** The group's halt, when its rollout is halted (not merely retrying one failed boot). */
-function halted(halts: ReadonlyMap<Group, RolloutHalt>, group: Group): RolloutHalt | undefined {
-  const halt = halts.get(group);
-  return halt?.halted ? halt : undefined;
 }
 
 function vacate(subject: Subject, reason: VacateReason, detail: string): VacateAction {

@@ -1,7 +1,8 @@
 // The rollout halt, with no state outside the fleet: the leases of a group's image that never
-// booted are the evidence. One failure may be bad luck (a few percent of boots fail): it is kept
-// and retried. Two, with none of the image's leases healthy, halt the rollout: old capacity is
-// no longer destroyed and the group is backfilled on its last known good image.
+// booted are the evidence. One failure may be bad luck (a few percent of boots fail): it is
+// vacated as `missing` and replaced, as ever. Two at once, with none of the image's leases
+// healthy, halt the rollout: old capacity is no longer destroyed, the failures are kept as
+// evidence, and the group is backfilled on its last known good image.
 import type { Config, Group, Policy } from '../config/schema';
 import { compareStrings } from '../fleet';
 import { surgeOf } from './limits';
@@ -13,9 +14,7 @@ const FAILURES_TO_HALT = 2;
 
 export interface RolloutHalt {
   group: Group;
-  /** Two or more of the image's leases failed to boot: the rollout is halted. Else one did, and is retried. */
-  halted: boolean;
-  /** Leases of the group's image that never booted, kept unrenewed so the evidence outlives this pass. */
+  /** Leases of the group's image that never booted, kept unrenewed so the halt outlives this pass. */
   evidence: ReadonlySet<string>;
   /** The image most of the group's healthy leases run; null when none is healthy (nothing to backfill on). */
   knownGoodImage: string | null;
@@ -23,7 +22,7 @@ export interface RolloutHalt {
 }
 
 /**
- * Groups whose image failed to boot (`missing`) while none of that image's leases is healthy.
+ * Groups two or more of whose image's leases failed to boot (`missing`) while none is healthy.
  * The halt ends by itself: when a lease of the image turns healthy, when the evidence expires
  * (at most 24h after its creation; it is never renewed), or when the operator changes the
  * image (the evidence is then outdated, and vacated as such).
@@ -43,20 +42,17 @@ export function rolloutHalts(config: Config, subjects: readonly Subject[]): Map<
 function haltOf(group: Group, members: readonly Subject[], policy: Policy): RolloutHalt | null {
   const ofImage = members.filter((s) => s.verdict.current);
   const failed = ofImage.filter((s) => s.verdict.state === 'missing');
-  if (failed.length === 0 || ofImage.some((s) => VERDICTS[s.verdict.state].bucket === 'healthy')) return null;
+  if (failed.length < FAILURES_TO_HALT || ofImage.some((s) => VERDICTS[s.verdict.state].bucket === 'healthy')) return null;
   // The youngest failures are kept: they expire last, so the halt holds longest before a retry.
   const evidence = [...failed].sort(byAge).slice(0, Math.max(FAILURES_TO_HALT, surgeOf(policy, group.count)));
-  const halted = failed.length >= FAILURES_TO_HALT;
   const knownGoodImage = mostCommonImage(members.filter((s) => s.capacity));
   const image = group.image.slice(0, 12);
   return {
     group,
-    halted,
     evidence: new Set(evidence.map((s) => s.lease.leaseId)),
     knownGoodImage,
-    detail: !halted
-      ? `the only lease of image ${image} of group ${group.hostname} failed to boot: kept, unrenewed, while another is tried`
-      : knownGoodImage === null
+    detail:
+      knownGoodImage === null
         ? `image ${image} of group ${group.hostname} has not booted (${failed.length} failed) and no lease of the group is healthy: no known good image to backfill on`
         : `image ${image} of group ${group.hostname} has not booted (${failed.length} failed): rollout halted, backfilling on ${knownGoodImage.slice(0, 12)}`,
   };

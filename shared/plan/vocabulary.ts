@@ -79,7 +79,7 @@ export const DEFERRAL_REASONS = {
   'rollout-halted':
     "the group's image has not booted on any lease: its outdated leases stay and creates on that image wait until one boots, the evidence expires or the image changes",
   evidence:
-    "a lease of the group's image that never booted while none of that image's leases is healthy, kept unrenewed (up to max(2, `maxSurge`)) and replaced: two of them halt the rollout; it expires on its own",
+    "a lease of the group's image that never booted, one of two or more while none of that image's leases is healthy: kept unrenewed (up to max(2, `maxSurge`)) as the evidence that halts the rollout; it expires on its own",
   'lease-list': "MacService's lease list looks cut short this pass, so nothing is created or vacated",
 } as const;
 export type DeferralReason = keyof typeof DEFERRAL_REASONS;
