@@ -80,8 +80,14 @@ const cases: Case[] = [
     deferred: [`${vacate('dead', 'd')}: dead-recently`],
   },
   {
-    name: 'a bot silent for silentAfter is judged dead before Swarming says so: replaced at once, vacated only after deadAfter',
+    name: 'a bot silent for silentAfter is judged dead before Swarming says so: replaced at once, vacated only once Swarming agrees',
     leases: [{ id: 's', bot: { lastSeenAgo: 4 * MINUTE } }],
+    actions: [create()],
+    deferred: [`${vacate('dead', 's')}: dead-recently`],
+  },
+  {
+    name: 'a bot silent for longer than deadAfter but not marked dead by Swarming, with a task, is replaced but never vacated',
+    leases: [{ id: 's', bot: { lastSeenAgo: 2 * HOUR, taskId: 't' } }],
     actions: [create()],
     deferred: [`${vacate('dead', 's')}: dead-recently`],
   },

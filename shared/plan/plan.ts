@@ -158,6 +158,9 @@ function healthDecision(subject: Subject, policy: Policy, now: number): HealthDe
     case 'missing':
       return { reason, detail: verdict.note };
     case 'dead':
+      // Judged dead by its silence alone (see verdict.ts): replaced, but vacated only once
+      // Swarming agrees, since the bot may still be running a task.
+      if (!bot.isDead) return { reason, deferral: 'dead-recently', detail: `${verdict.note}; vacated once Swarming marks it dead` };
       if (isDeadLongEnough(bot, policy, now)) return { reason, detail: `bot dead, ${lastSeen(bot, now)}` };
       return {
         reason,
