@@ -125,17 +125,7 @@ export async function observe(config: Config, sources: ObservationSources, now: 
     await Promise.allSettled(botReads);
     throw new ObservationError(`MacService leases:find failed: ${(err as Error).message}`);
   }
-  const joined = joinFleet(config, list.leases, await Promise.all(botReads), now());
-  // A malformed lease's bot belongs to a lease that exists: it is no evidence of a short list.
-  const malformedIds = new Set(list.malformed.map((lease) => lease.leaseId));
-  const strayBots = joined.strayBots.filter((bot) => !malformedIds.has(bot.leaseId));
-  return {
-    ...joined,
-    strayBots,
-    leaseListSuspect: suspectLeaseList(config, joined.leases, strayBots),
-    malformedLeases: list.malformed,
-    skippedLeases: list.skipped,
-  };
+  return joinFleet(config, list.leases, await Promise.all(botReads), now(), list);
 }
 
 /**
@@ -177,6 +167,7 @@ export function joinFleet(
   leases: Lease[],
   reads: HostBotRead[],
   now: number,
+  unreadable: Pick<LeaseList, 'malformed' | 'skipped'> = { malformed: [], skipped: 0 },
 ): Observation {
   const customer = config.macService.customer;
   const owned = ownedSwarmingHosts(config);
@@ -194,6 +185,7 @@ export function joinFleet(
     byLeaseId.set(leaseId, { ...listed[0]!, managedHost: ownedHost(listed[0]!, customer, owned), bot: null });
   }
   const conflicting = new Set(conflictingLeases.map((c) => c.leaseId));
+  const malformedIds = new Set(unreadable.malformed.map((lease) => lease.leaseId));
   const ownHostnames = new Map(config.swarming.map((server) => [server.host, new Set(server.groups.map((g) => g.hostname))]));
 
   const strayBots: Observation['strayBots'] = [];
@@ -210,6 +202,8 @@ export function joinFleet(
       if (conflicting.has(parsed.leaseId)) continue;
       const lease = byLeaseId.get(parsed.leaseId);
       if (!lease) {
+        // A malformed lease's bot belongs to a lease that exists: it is no evidence of a short list.
+        if (malformedIds.has(parsed.leaseId)) continue;
         const ownHostname = ownHostnames.get(read.host)?.has(parsed.hostname) ?? false;
         strayBots.push({ host: read.host, botId: bot.botId, leaseId: parsed.leaseId, isDead: bot.isDead, ownHostname });
         continue;
@@ -261,8 +255,8 @@ export function joinFleet(
     hosts,
     strayBots,
     unparsedBots,
-    malformedLeases: [],
-    skippedLeases: 0,
+    malformedLeases: unreadable.malformed,
+    skippedLeases: unreadable.skipped,
   };
 }
 

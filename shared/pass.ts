@@ -23,7 +23,6 @@ import {
   suspectLeaseListEntry,
 } from './log-events';
 import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation } from './observe';
-import { holdForSuspectLeaseList } from './plan/limits';
 import { plan as makePlan } from './plan/plan';
 import type { Plan } from './plan/types';
 import { summarizePass, type PassSummary } from './summary';
@@ -186,8 +185,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     for (const { leaseId, copies } of observation.conflictingLeases) logger.write(conflictingLeaseEntry(leaseId, copies));
     if (observation.leaseListSuspect !== null) logger.write(suspectLeaseListEntry(observation.leaseListSuspect));
 
-    let plan = (options.planner ?? makePlan)(config, observation, now());
-    if (observation.leaseListSuspect !== null) plan = holdForSuspectLeaseList(plan, observation.leaseListSuspect);
+    const plan = (options.planner ?? makePlan)(config, observation, now());
     plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
     plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
     deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));

@@ -8,6 +8,7 @@ import { main } from '../functions/cli';
 import { METADATA } from '../shared/fleet';
 import { macBotDimensions } from '../shared/sim/world';
 import { CapturedStream } from './support/capture';
+import { findAnswer } from './support/find-answer';
 import {
   IMAGE_14,
   IMAGE_15,
@@ -181,16 +182,6 @@ describe('makemac reconcile', () => {
     expect(JSON.parse(readFileSync(planOut, 'utf8')).actions.find((a: any) => a.leaseId === dead.leaseId).outcome).toBe('gone');
   });
 
-  /** What the fake MacService answers to leases:find right now, to serve a doctored copy of it. */
-  async function findAnswer(): Promise<{ instances: any[] }> {
-    const response = await fetch(`${fleet.macService.url}leases:find`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'x-goog-api-key': SECRETS.apiKey },
-      body: JSON.stringify({ vmResourceNamespace: { customerName: 'golang' } }),
-    });
-    fleet.macService.requests.length = 0;
-    return (await response.json()) as { instances: any[] };
-  }
 
   it('a host whose Swarming lists only a leftover bot of an unknown lease is blind: none of its leases is vacated as missing', async () => {
     const leases = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, 3 * HOUR));
@@ -216,7 +207,7 @@ describe('makemac reconcile', () => {
     const leases = Array.from({ length: 20 }, (_, i) => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, i % 2 === 0 ? 3 * HOUR : 90 * 60_000));
     leases.forEach((lease) => fleet.addBotFor(lease));
     fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
-    const answer = await findAnswer();
+    const answer = await findAnswer(fleet);
     const omitted = new Set(leases.slice(0, 10).map((l) => l.leaseId));
     const shortAnswer = { instances: answer.instances.filter((i) => !omitted.has(i.lease.leaseId)) };
     fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify(shortAnswer) });
@@ -238,7 +229,7 @@ describe('makemac reconcile', () => {
   it('a lease id listed twice with different tags is left alone, not judged on its first copy', async () => {
     fleet.seedConvergedFleet();
     const twin = fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14, 3 * HOUR);
-    const answer = await findAnswer();
+    const answer = await findAnswer(fleet);
     const managedCopy = answer.instances.find((i) => i.lease.leaseId === twin.leaseId);
     const foreignCopy = structuredClone(managedCopy);
     foreignCopy.lease.vmResourceNamespace.projectName = 'someone-else';

@@ -1,10 +1,10 @@
 // The Cloud Function as Cloud Run runs it: functions-framework in its own process serving the
 // compiled function, sent SIGTERM while a pass is running, as Cloud Run does before it stops an instance.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { freePort } from './support/free-port';
 
 const ROOT = join(__dirname, '..');
 const FRAMEWORK = join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
@@ -15,13 +15,6 @@ beforeEach(async () => {
 });
 afterEach(() => fleet.close());
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** functions-framework serving `reconcile`; resolves once it listens. */
 async function startFramework(config: unknown): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {

@@ -1,23 +1,16 @@
 // The real functions-framework, started as Cloud Run starts it: a bad config must stop it
 // before it listens, so the revision never becomes ready and the old one keeps serving.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SECRET_ENV } from './support/fake-fleet';
 import { PLACEHOLDER_CONFIG } from './support/placeholder-config';
+import { freePort } from './support/free-port';
 
 const ROOT = path.join(__dirname, '..');
 
 const goodConfig = (): any => JSON.parse(PLACEHOLDER_CONFIG);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the framework on the compiled function (`npm ci` built it) and waits for it to listen or exit. */
 async function startFramework(config: string, port: number) {

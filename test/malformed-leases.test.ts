@@ -3,6 +3,7 @@
 // vacated or renewed on bad data — and logged, at ERROR when that leaves it without a renewal.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRETS, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { findAnswer, serveFind } from './support/find-answer';
 import { mutationsOf, runFleetPass } from './support/pass-harness';
 
 const HOUR = 3_600_000;
@@ -15,14 +16,8 @@ afterEach(() => fleet.close());
 
 /** The fake's own find answer, every instance passed through `edit`, plus `extra` instances. */
 async function serveFindWith(extra: unknown[], edit: (instance: any) => unknown = (instance) => instance): Promise<void> {
-  const response = await fetch(`${fleet.macService.url}leases:find`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'x-goog-api-key': SECRETS.apiKey },
-    body: JSON.stringify({ vmResourceNamespace: { customerName: 'golang' } }),
-  });
-  const real = (await response.json()) as { instances: unknown[] };
-  fleet.macService.requests.length = 0;
-  fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [...extra, ...real.instances.map(edit)] }) });
+  const real = await findAnswer(fleet);
+  serveFind(fleet, [...extra, ...real.instances.map(edit)]);
 }
 
 describe('a malformed lease in leases:find', () => {

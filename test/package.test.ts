@@ -3,13 +3,13 @@
 // inflate, CRC via node:zlib) and checks what Cloud Build will receive.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, createZip } from '../functions/build/zip';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet } from './support/fake-fleet';
+import { freePort } from './support/free-port';
 
 const ROOT = path.join(__dirname, '..');
 const PACKAGING_TIMEOUT_MS = 180_000;
@@ -82,13 +82,6 @@ describe('zip writer', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** POSTs to the function once it listens (it takes a moment to start). */
 async function postWhenUp(url: string): Promise<Response> {

@@ -14,9 +14,10 @@ import { World } from '../shared/sim/world';
 import { SwarmingClient } from '../shared/swarming/client';
 import { botInfoListResponse, XSSI_PREFIX } from '../shared/swarming/wire';
 import { parseTimestamp } from '../shared/timestamp';
-import { IMAGE_14, PUBLIC_HOST, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { IMAGE_14, PUBLIC_HOST, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { mutationsOf, requestsOf, runFleetPass } from './support/pass-harness';
 import { answer, startRawServer, type RawServer } from './support/raw-server';
+import { findAnswer, serveFind } from './support/find-answer';
 
 const HOUR = 3_600_000;
 /** Planted in every string value of fuzzed MacService answers: it must never reach a message. */
@@ -753,14 +754,8 @@ describe('a pass given garbage to observe', () => {
     await fleet.close();
     fleet = await startFakeFleet();
     fleet.seedConvergedFleet();
-    const response = await fetch(`${fleet.macService.url}leases:find`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'x-goog-api-key': SECRETS.apiKey },
-      body: JSON.stringify({ vmResourceNamespace: { customerName: 'golang' } }),
-    });
-    const real = (await response.json()) as { instances: unknown[] };
-    fleet.macService.requests.length = 0;
-    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [...real.instances, ...real.instances] }) });
+    const real = await findAnswer(fleet);
+    serveFind(fleet, [...real.instances, ...real.instances]);
     const result = await runFleetPass(fleet);
     expect(result.summary.observed?.leases).toBe(6);
     expect(result.plan?.verdicts).toHaveLength(6);

@@ -1,7 +1,7 @@
 // The safety limits, as planner outputs: the brake refuses, the budgets and the rollout
 // sizes defer. Nothing a limit holds back is dropped silently.
 import { sizeOf, type Policy } from '../config/schema';
-import type { Brake, Deferred, Plan, Refused, VacateAction } from './types';
+import type { Brake, Deferred, Refused, VacateAction } from './types';
 
 /** Health vacates one swarming host may have in one pass before the brake engages. */
 export function brakeLimit(policy: Policy, managedLeases: number): number {
@@ -57,20 +57,4 @@ export function surgeOf(policy: Policy, count: number): number {
 /** Healthy capacity a group must keep while its outdated or excess leases are vacated. */
 export function minHealthyOf(policy: Policy, count: number): number {
   return Math.max(0, count - sizeOf(policy.maxUnavailable, count));
-}
-
-/**
- * A lease list that looks cut short (see suspectLeaseList in observe.ts) is no ground to create
- * or vacate: the missing leases would be made twice, their bots' leases judged on nothing. The
- * leases it did list are real, and renewing them destroys nothing, so renewals go on: an outage
- * of MacService's listing must not let the fleet expire.
- */
-export function holdForSuspectLeaseList(plan: Plan, suspicion: string): Plan {
-  const detail = `MacService's lease list looks incomplete: ${suspicion}`;
-  const held = plan.actions.filter((action) => action.kind !== 'renew');
-  return {
-    ...plan,
-    actions: plan.actions.filter((action) => action.kind === 'renew'),
-    deferred: [...plan.deferred, ...held.map((action): Deferred => ({ action, reason: 'lease-list', detail }))],
-  };
 }

@@ -102,9 +102,10 @@ export function plan(config: Config, observation: Observation, now: number): Pla
     policy,
     now,
   );
+  const changes = holdForSuspectLeaseList(observation.leaseListSuspect, [...budgeted, ...creates], ledger);
   return {
     verdicts: subjects.map((s) => s.verdict),
-    actions: [...budgeted, ...creates, ...renewals].sort(compareActions),
+    actions: [...changes, ...renewals].sort(compareActions),
     refused: ledger.refused.sort((a, b) => compareActions(a.action, b.action)),
     deferred: ledger.deferred.sort((a, b) => compareActions(a.action, b.action) || compareStrings(a.reason, b.reason)),
     brakes: ledger.brakes,
@@ -340,6 +341,19 @@ function planDeficitCreates(
     }
   }
   return creates;
+}
+
+/**
+ * `lease-list`: a lease list that looks cut short (see suspectLeaseList in observe.ts) is no
+ * ground to create or vacate: the missing leases would be made twice, their bots' leases judged
+ * on nothing. The leases it did list are real, and renewing them destroys nothing, so renewals
+ * go on: an outage of MacService's listing must not let the fleet expire.
+ */
+function holdForSuspectLeaseList(suspicion: string | null, changes: Action[], ledger: Ledger): Action[] {
+  if (suspicion === null) return changes;
+  const detail = `MacService's lease list looks incomplete: ${suspicion}`;
+  for (const action of changes) ledger.defer(action, 'lease-list', detail);
+  return [];
 }
 
 /** `expiring`: every kept lease near expiry — on blind hosts too, and deferred ones too. */
