@@ -13,7 +13,6 @@ import { VERDICTS } from './vocabulary';
 const FAILURES_TO_HALT = 2;
 
 export interface RolloutHalt {
-  group: Group;
   /** Leases of the group's image that never booted, kept unrenewed so the halt outlives this pass. */
   evidence: ReadonlySet<string>;
   /** The image most of the group's healthy leases run; null when none is healthy (nothing to backfill on). */
@@ -48,7 +47,6 @@ function haltOf(group: Group, members: readonly Subject[], policy: Policy): Roll
   const knownGoodImage = mostCommonImage(members.filter((s) => s.capacity));
   const image = group.image.slice(0, 12);
   return {
-    group,
     evidence: new Set(evidence.map((s) => s.lease.leaseId)),
     knownGoodImage,
     detail:
