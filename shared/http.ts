@@ -1,5 +1,7 @@
 // The one place makemac sends HTTP. Both API clients go through postJson so timeouts,
 // body-size caps and the error shape are the same everywhere.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 
 /** A failed API call. `message` is safe to log: it never holds request headers or lease metadata. */
@@ -23,9 +25,14 @@ export class ApiError extends Error {
   }
 }
 
+/** A response's headers by lower-case name; several of one name joined with ", ". */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   /** '' when a 200 body went to `onBody` instead. */
   body: string;
 }
@@ -48,6 +55,11 @@ export interface PostOptions {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+// node:http rather than fetch: a pass makes hundreds of small calls, and fetch's cold start and
+// per-call cost (undici, web streams) were a third of a 1,000-lease pass (README, performance).
+// Connections are kept for the calls that follow; idle ones do not keep the process alive.
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+
 export async function postJson(url: string, options: PostOptions): Promise<HttpResponse> {
   const { endpoint, timeoutMs } = options;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -57,9 +69,9 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
   try {
     // Given up on before it was sent: it cannot have reached the server.
     if (options.signal?.aborted) throw cancelled(endpoint, options.signal, false);
-    let response: Response;
+    let response: IncomingMessage;
     try {
-      response = await fetch(url, { method: 'POST', headers: options.headers, body: options.body, signal });
+      response = await send(new URL(url), options, signal);
     } catch (err) {
       if (options.signal?.aborted) throw cancelled(endpoint, options.signal);
       if (abort.signal.aborted) {
@@ -69,8 +81,7 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
           outcomeUnknown: true,
         });
       }
-      const reason = (err as { cause?: { code?: string; message?: string } }).cause;
-      const cause = reason?.code ?? reason?.message ?? (err as Error).message;
+      const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       // A refused connection never reached the server; anything else may have.
       const refused = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
       throw new ApiError(`${endpoint}: connection failed (${cause})`, {
@@ -79,7 +90,8 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
         outcomeUnknown: !refused,
       });
     }
-    const sink = response.status === 200 ? options.onBody : undefined;
+    const status = response.statusCode ?? 0;
+    const sink = status === 200 ? options.onBody : undefined;
     let body: string;
     try {
       body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, sink);
@@ -87,10 +99,39 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
       if (options.signal?.aborted) throw cancelled(endpoint, options.signal);
       throw err;
     }
-    return { status: response.status, headers: response.headers, body };
+    return { status, headers: headersOf(response), body };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Sends the request; resolves once the response's status and headers are in. */
+function send(url: URL, options: PostOptions, signal: AbortSignal): Promise<IncomingMessage> {
+  const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+  if (url.protocol !== protocol) return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
+  const request = protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = Buffer.from(options.body, 'utf8');
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, {
+      method: 'POST',
+      agent: agents[protocol],
+      headers: { ...options.headers, 'Content-Length': String(body.byteLength) },
+      signal,
+    });
+    outgoing.once('response', resolve);
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+function headersOf(response: IncomingMessage): ResponseHeaders {
+  return {
+    get(name) {
+      const value = response.headers[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 /** A request makemac gave up on: it may have reached the server, and is not worth repeating. */
@@ -100,31 +141,31 @@ function cancelled(endpoint: string, signal: AbortSignal, sent = true): ApiError
 }
 
 async function readCapped(
-  response: Response,
+  response: IncomingMessage,
   maxBytes: number,
   endpoint: string,
   signal: AbortSignal,
   timeoutMs: number,
   sink?: (chunk: Uint8Array) => boolean,
 ): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const status = response.statusCode ?? 0;
+  const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw tooLarge(endpoint, response.status, maxBytes);
+    response.destroy();
+    throw tooLarge(endpoint, status, maxBytes);
   }
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
       total += chunk.byteLength;
       if (total > maxBytes) {
-        await response.body.cancel().catch(() => undefined);
-        throw tooLarge(endpoint, response.status, maxBytes);
+        response.destroy();
+        throw tooLarge(endpoint, status, maxBytes);
       }
       if (!sink) chunks.push(chunk);
       else if (!sink(chunk)) {
-        await response.body.cancel().catch(() => undefined);
+        response.destroy();
         break;
       }
     }
@@ -134,7 +175,7 @@ async function readCapped(
       signal.aborted
         ? `${endpoint}: response body not complete within ${timeoutMs}ms`
         : `${endpoint}: response body cut off (${(err as Error).message})`,
-      { endpoint, status: response.status, retryable: true, outcomeUnknown: true },
+      { endpoint, status, retryable: true, outcomeUnknown: true },
     );
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -179,7 +220,7 @@ export function excerpt(body: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-export function retryAfterSeconds(headers: Headers): number | undefined {
+export function retryAfterSeconds(headers: ResponseHeaders): number | undefined {
   const value = headers.get('retry-after');
   if (value === null) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim());

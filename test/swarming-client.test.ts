@@ -1,5 +1,6 @@
 // The real Swarming client against the fake server over loopback: what it sends, what it
 // makes of each answer, and which failures it calls retryable.
+import dns from 'node:dns';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, CallCounter } from '../shared/http';
 import { startSwarmingFake, type SwarmingFake, type SwarmingFault } from '../shared/sim/swarming-fake';
@@ -37,6 +38,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.unstubAllGlobals();
+  vi.restoreAllMocks();
   await fake.close();
 });
 
@@ -279,28 +281,28 @@ describe('failures', () => {
 });
 
 describe('the access token', () => {
-  /** Sends requests for a non-loopback URL to the fake, as DNS would if the name pointed there. */
-  function routeToFake(hostname: string): void {
-    const realFetch = globalThis.fetch;
-    vi.stubGlobal('fetch', (input: string | URL, init?: RequestInit) => {
-      const url = new URL(String(input));
-      expect(url.hostname).toBe(hostname);
-      return realFetch(`${fake.url}${url.pathname}`, init);
-    });
+  /** A non-loopback URL whose name resolves to the fake, as DNS would if the name pointed there. */
+  function routeToFake(hostname: string): string {
+    const realLookup = dns.lookup;
+    vi.spyOn(dns, 'lookup').mockImplementation(((name: string, options: unknown, callback: unknown) => {
+      expect(name).toBe(hostname);
+      return (realLookup as (...args: unknown[]) => void)('127.0.0.1', options, callback);
+    }) as typeof dns.lookup);
+    return `http://${hostname}:${new URL(fake.url).port}`;
   }
 
   it('is fetched once per listing and sent as a bearer token to a non-loopback URL', async () => {
-    routeToFake('swarming.example.test');
-    const bots = await client({ url: 'http://swarming.example.test', pageLimit: 2 }).listBots();
+    const url = routeToFake('swarming.example.test');
+    const bots = await client({ url, pageLimit: 2 }).listBots();
     expect(bots).toHaveLength(3);
     expect(getToken).toHaveBeenCalledTimes(1);
     expect(fake.requests.map((request) => request.headers.authorization)).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
   });
 
   it('is never quoted in an error, even when a proxy echoes the request', async () => {
-    routeToFake('swarming.example.test');
+    const url = routeToFake('swarming.example.test');
     fake.inject({ kind: 'status', status: 502, body: `bad gateway; request had Authorization: Bearer ${TOKEN}` });
-    const error = await listError(client({ url: 'http://swarming.example.test' }));
+    const error = await listError(client({ url }));
     expect(error.message).toContain('Authorization: Bearer [token]');
   });
 

@@ -1,11 +1,16 @@
-// One `leases:find` answer, read as it streams in (wire-notes.md §6.6). With every lease of the
-// customer, bot certs and keys included, the body can reach hundreds of MB at tens of thousands
-// of leases: it is never held whole. Each element of `instances` is validated on its own and
-// reduced at once to what a pass uses (readInstance in wire.ts); the JSON around it is checked
-// token by token. Parser: @streamparser/json (README, dependency notes).
+// One `leases:find` answer (wire-notes.md §6.6). With every lease of the customer, bot certs
+// and keys included, the body can reach hundreds of MB at tens of thousands of leases, so past
+// WHOLE_BODY_BYTES it is read as it streams and never held whole: each element of `instances`
+// is validated on its own and reduced at once to what a pass uses (readInstance in wire.ts),
+// the JSON around it checked token by token. A smaller body is kept whole and read with
+// JSON.parse, which is native and many times faster than the streaming parser, so an ordinary
+// fleet does not pay for the large one. Parser: @streamparser/json (README, dependency notes).
 import { JSONParser, TokenType } from '@streamparser/json';
 import type { Lease } from '../fleet';
 import { readInstance, type IsOwned, type MalformedLease } from './wire';
+
+/** Bodies up to this size are parsed whole: at most a few tens of MiB of parsed objects, briefly. */
+export const WHOLE_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface FindPage {
   leases: Lease[];
@@ -16,12 +21,84 @@ export interface FindPage {
   nextPageToken: string;
 }
 
+type Problem = { problem: string };
+
+const NOT_JSON = 'body is not JSON';
+
 /** Feed it the body's chunks with write(), then end() gives the page or says what was wrong. */
 export class FindPageReader {
-  private readonly parser = new JSONParser({ paths: ['$.instances.*', '$.nextPageToken'], keepStack: false });
   private readonly page: FindPage = { leases: [], malformed: [], skipped: 0, nextPageToken: '' };
-  private problem: string | null = null;
+  private chunks: Uint8Array[] | null = [];
+  private streaming: StreamingReader | null = null;
   private bytes = 0;
+
+  /**
+   * `known`: leases left out unread (a re-read wants only the leases that are new).
+   * `wholeUpTo`: the size past which the body is streamed (tests set 0 to stream every body).
+   */
+  constructor(
+    private readonly isOwned: IsOwned,
+    private readonly known?: ReadonlySet<string>,
+    private readonly wholeUpTo = WHOLE_BODY_BYTES,
+  ) {}
+
+  /** Takes one chunk; false once the body is known to be bad (read no further). */
+  write(chunk: Uint8Array): boolean {
+    this.bytes += chunk.byteLength;
+    if (this.chunks !== null) {
+      this.chunks.push(chunk);
+      if (this.bytes <= this.wholeUpTo) return true;
+      // Too large to keep: what was kept goes to the streaming parser, and the rest as it comes.
+      const kept = this.chunks;
+      this.chunks = null;
+      this.streaming = new StreamingReader((value) => this.take(value), this.page);
+      return kept.every((earlier) => this.streaming!.write(earlier));
+    }
+    return this.streaming!.write(chunk);
+  }
+
+  /** The page, or the reason the answer as a whole cannot be used. */
+  end(): FindPage | Problem {
+    const problem = this.chunks !== null ? this.readWhole(Buffer.concat(this.chunks).toString('utf8')) : this.streaming!.end();
+    this.chunks = null;
+    return problem === null ? this.page : { problem };
+  }
+
+  get bytesRead(): number {
+    return this.bytes;
+  }
+
+  private readWhole(text: string): string | null {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Never the parser's own message: it may quote the text around the error, which may be a key.
+      return NOT_JSON;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return '(root): expected an object';
+    const { instances, nextPageToken } = body as { instances?: unknown; nextPageToken?: unknown };
+    if (instances !== undefined && instances !== null && !Array.isArray(instances)) return 'instances: expected an array';
+    if (nextPageToken !== undefined && nextPageToken !== null && typeof nextPageToken !== 'string') return 'nextPageToken: expected a string';
+    this.page.nextPageToken = nextPageToken ?? '';
+    for (const value of instances ?? []) this.take(value);
+    return null;
+  }
+
+  /** One element of `instances`. */
+  private take(value: unknown): void {
+    if (this.known?.has(leaseIdOf(value))) return;
+    const reading = readInstance(value, this.isOwned);
+    if (reading.kind === 'lease') this.page.leases.push(reading.lease);
+    else if (reading.kind === 'malformed') this.page.malformed.push(reading.lease);
+    else this.page.skipped += 1;
+  }
+}
+
+/** The body read as it streams: elements of `instances` go to `take` one by one. */
+class StreamingReader {
+  private readonly parser = new JSONParser({ paths: ['$.instances.*', '$.nextPageToken'], keepStack: false });
+  private problem: string | null = null;
   private depth = 0;
   /** The root object's member being read, from its key to the start of its value. */
   private memberKey: string | null = null;
@@ -30,56 +107,40 @@ export class FindPageReader {
   /** The shape is checked up to the start of `instances`; past it, per-token checks would only cost time. */
   private shapeChecked = false;
 
-  /** `known`: leases left out unread (a re-read wants only the leases that are new). */
-  constructor(
-    private readonly isOwned: IsOwned,
-    private readonly known?: ReadonlySet<string>,
-  ) {
-    // Never the library's own message: it quotes the text around the error, which may be a key.
-    this.parser.onError = () => this.fail('body is not JSON');
+  constructor(take: (value: unknown) => void, page: FindPage) {
+    this.parser.onError = () => this.fail(NOT_JSON);
     this.parser.onToken = ({ token, value }) => this.checkShape(token, value);
     this.parser.onValue = ({ value, key, parent, stack }) => {
       if (stack.length === 1 && key === 'nextPageToken') {
         if (value !== null && typeof value !== 'string') this.fail('nextPageToken: expected a string');
-        else this.page.nextPageToken = value ?? '';
+        else page.nextPageToken = value ?? '';
         return;
       }
-      if (stack.length !== 2 || !Array.isArray(parent)) return;
-      if (this.known?.has(leaseIdOf(value))) return;
-      const reading = readInstance(value, this.isOwned);
-      if (reading.kind === 'lease') this.page.leases.push(reading.lease);
-      else if (reading.kind === 'malformed') this.page.malformed.push(reading.lease);
-      else this.page.skipped += 1;
+      if (stack.length === 2 && Array.isArray(parent)) take(value);
     };
   }
 
-  /** Parses one chunk; false once the body is known to be bad (read no further). */
   write(chunk: Uint8Array): boolean {
     if (this.problem !== null) return false;
-    this.bytes += chunk.byteLength;
     try {
       this.parser.write(chunk);
     } catch {
-      this.fail('body is not JSON');
+      this.fail(NOT_JSON);
     }
     return this.problem === null;
   }
 
-  /** The page, or the reason the answer as a whole cannot be used. */
-  end(): FindPage | { problem: string } {
+  /** Why the answer cannot be used, or null. */
+  end(): string | null {
     if (this.problem === null && !this.parser.isEnded) {
       try {
         this.parser.end();
       } catch {
-        this.fail('body is not JSON');
+        this.fail(NOT_JSON);
       }
     }
-    if (this.problem === null && !this.sawRoot) this.fail('body is not JSON');
-    return this.problem === null ? this.page : { problem: this.problem };
-  }
-
-  get bytesRead(): number {
-    return this.bytes;
+    if (this.problem === null && !this.sawRoot) this.fail(NOT_JSON);
+    return this.problem;
   }
 
   /** The answer must be an object whose `instances`, when present, is an array or null. */
