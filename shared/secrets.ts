@@ -44,7 +44,7 @@ export class SecretResolver {
   }
 
   /** The pattern of every form of every value in `values`; rebuilt when a value is added. */
-  private pattern: { size: number; regex: RegExp | null } = { size: 0, regex: null };
+  private pattern: { size: number; regex: RegExp | null; shortest: number } = { size: 0, regex: null, shortest: 0 };
 
   /**
    * `text` with every secret value this resolver has handed out replaced, in any of the forms
@@ -53,8 +53,10 @@ export class SecretResolver {
    * cannot be known, so the clients also drop key-shaped text.
    */
   redact(text: string): string {
-    if (this.pattern.size !== this.values.size) this.pattern = { size: this.values.size, regex: formsPattern([...this.values]) };
-    return this.pattern.regex === null ? text : text.replace(this.pattern.regex, '[secret]');
+    if (this.pattern.size !== this.values.size) this.pattern = { size: this.values.size, ...formsPattern([...this.values]) };
+    // Most of what is logged (reason words, ids) is shorter than any form: no need to search it.
+    if (this.pattern.regex === null || text.length < this.pattern.shortest) return text;
+    return text.replace(this.pattern.regex, '[secret]');
   }
 
   private async lookUp(ref: string): Promise<string> {
@@ -152,13 +154,15 @@ export class SecretResolver {
 
 /** `text` with every form of each of `values` (see secretForms) replaced by `[secret]`. */
 export function redactValues(text: string, values: readonly string[]): string {
-  const regex = formsPattern(values.filter((value) => value.length >= MIN_REDACTED_LENGTH));
+  const { regex } = formsPattern(values.filter((value) => value.length >= MIN_REDACTED_LENGTH));
   return regex === null ? text : text.replace(regex, '[secret]');
 }
 
-function formsPattern(values: readonly string[]): RegExp | null {
+/** One pattern matching every form of every value, and the length of the shortest form. */
+function formsPattern(values: readonly string[]): { regex: RegExp | null; shortest: number } {
   const forms = [...new Set(values.flatMap(secretForms))].sort((a, b) => b.length - a.length);
-  return forms.length === 0 ? null : new RegExp(forms.map(escapeRegExp).join('|'), 'g');
+  if (forms.length === 0) return { regex: null, shortest: 0 };
+  return { regex: new RegExp(forms.map(escapeRegExp).join('|'), 'g'), shortest: forms[forms.length - 1]!.length };
 }
 
 /**

@@ -3,7 +3,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, CallCounter } from '../shared/http';
 import { MacServiceClient } from '../shared/macservice/client';
-import { parseTimestamp } from '../shared/timestamp';
 import { startMacServiceFake, type MacServiceFake } from '../shared/sim/macservice-fake';
 import { World } from '../shared/sim/world';
 
@@ -340,29 +339,6 @@ describe('MacServiceClient errors', () => {
     expect(error.details).toMatchObject({ retryable: true, outcomeUnknown: false });
     fake = await startMacServiceFake({ world, apiKey: API_KEY });
   });
-});
-
-describe('parseTimestamp', () => {
-  it.each([
-    ['2026-08-02T10:00:00Z', Date.UTC(2026, 7, 2, 10)],
-    ['2026-08-02T10:00:41.5Z', Date.UTC(2026, 7, 2, 10, 0, 41, 500)],
-    ['2026-08-02T10:00:41.500Z', Date.UTC(2026, 7, 2, 10, 0, 41, 500)],
-    ['2026-08-03T10:00:05.123456Z', Date.UTC(2026, 7, 3, 10, 0, 5, 123)],
-    ['2026-08-03T10:00:05.123456789Z', Date.UTC(2026, 7, 3, 10, 0, 5, 123)],
-    ['2026-08-02T15:30:00+05:30', Date.UTC(2026, 7, 2, 10)],
-    ['2026-08-02T05:00:00-05:00', Date.UTC(2026, 7, 2, 10)],
-    ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
-    ['0001-01-01T00:00:00Z', Date.UTC(2000, 0, 1) - 63_082_281_600_000],
-  ])('reads %s', (text, ms) => {
-    expect(parseTimestamp(text)).toBe(ms);
-  });
-
-  it.each(['', '2026-08-02', '2026-08-02T10:00:00', '2026-08-02 10:00:00Z', '2026-08-02T10:00:00.1234567890Z', '2025-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '2026-08-02T24:00:00Z', '2026-08-02T10:00:60Z', '2026-08-02T10:00:00+24:00', 'Sun, 02 Aug 2026 10:00:00 GMT'])(
-    'rejects %j',
-    (text) => {
-      expect(parseTimestamp(text)).toBeNull();
-    },
-  );
 });
 
 function createRequest() {

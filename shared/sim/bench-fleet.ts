@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { MAX_GROUP_COUNT } from '../config/schema';
 import { managedProjectName, METADATA } from '../fleet';
+import { MacServiceClient } from '../macservice/client';
+import { SwarmingClient } from '../swarming/client';
 import { botDimensions, HOUR_MS, MINUTE_MS, rngStream } from './fleet-model';
 import { startMacServiceFake, type MacServiceFake } from './macservice-fake';
 import { BASE_GROUPS, POOLS } from './scenarios';
@@ -131,16 +133,19 @@ export interface BenchFakes {
   close(): Promise<void>;
 }
 
-/** The fakes serving `world`, every call delayed by `latencyMs`. */
+/** The fakes serving `world`, every call answered `latencyMs` after it arrives. */
 export async function startBenchFakes(world: World, groups: BenchGroup[], latencyMs: number, realSizeMetadata: boolean): Promise<BenchFakes> {
   const secrets = realSizeMetadata ? REAL_SIZE_SECRETS : SMALL_SECRETS;
-  const macService = await startMacServiceFake({ world, apiKey: BENCH_API_KEY });
+  const macService = await startMacServiceFake({ world, apiKey: BENCH_API_KEY, responseTimeMs: latencyMs });
   const hosts = [...new Set(groups.map((g) => g.host))];
-  const swarming = await Promise.all(hosts.map((host) => startSwarmingFake({ world, host })));
-  if (latencyMs > 0) {
-    macService.inject('*', { kind: 'delay', ms: latencyMs });
-    swarming.forEach((fake) => fake.inject({ kind: 'delay', ms: latencyMs }));
-  }
+  const swarming = await Promise.all(hosts.map((host) => startSwarmingFake({ world, host, responseTimeMs: latencyMs })));
+  // A server in production is warm: one untimed read of each, by the real clients, before the measured pass.
+  await Promise.all([
+    new MacServiceClient({ url: macService.url, apiKey: async () => BENCH_API_KEY, customer: 'golang', timeoutMs: 60_000 }).find(),
+    ...hosts.map((host, i) => new SwarmingClient({ host, url: swarming[i]!.url, pool: POOLS[host]!, timeoutMs: 60_000 }).listBots()),
+  ]);
+  macService.requests.length = 0;
+  swarming.forEach((fake) => (fake.requests.length = 0));
   return {
     macService,
     swarming,

@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { formatTimestamp } from '../timestamp';
+import { answerAfter } from './response-time';
 import type { World, WorldLease } from './world';
 
 export type MacServiceFakeVerb = 'find' | 'create' | 'renew' | 'vacate';
@@ -58,6 +59,8 @@ export interface MacServiceFakeOptions {
   newLeaseId?: () => string;
   /** Loopback port to listen on; any free one by default. */
   port?: number;
+  /** Every answer leaves this long after its request arrived (see response-time.ts). */
+  responseTimeMs?: number;
 }
 
 const PREFIX = '/v1alpha1/leases:';
@@ -220,6 +223,7 @@ export async function startMacServiceFake(options: MacServiceFakeOptions): Promi
   };
 
   const server = createServer((req, res) => {
+    if (options.responseTimeMs) answerAfter(res, options.responseTimeMs);
     handle(req, res).catch((err: unknown) => send(res, googleError(500, (err as Error).message)));
   });
   await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { compareStrings } from '../fleet';
 import { GRPC_CODE, httpStatusForCode, LIST_BOTS_PATH, protoJsonObject, withDefault, XSSI_PREFIX } from '../swarming/wire';
+import { answerAfter } from './response-time';
 import type { World, WorldBot } from './world';
 import { formatTimestamp } from '../timestamp';
 
@@ -65,6 +66,8 @@ export interface SwarmingFakeOptions {
   requireToken?: boolean;
   /** Loopback port to listen on; any free one by default. */
   port?: number;
+  /** Every answer leaves this long after its request arrived (see response-time.ts). */
+  responseTimeMs?: number;
 }
 
 export async function startSwarmingFake(options: SwarmingFakeOptions): Promise<SwarmingFake> {
@@ -107,6 +110,7 @@ class FakeSwarmingServer implements SwarmingFake {
   pageSize: number | undefined;
   private faults: { fault: SwarmingFault; remaining: number }[] = [];
   private readonly server = http.createServer((req, res) => {
+    if (this.options.responseTimeMs) answerAfter(res, this.options.responseTimeMs);
     this.handle(req, res).catch(() => {
       // Closing cuts delayed requests short; their sockets are gone.
       if (!res.headersSent && !this.closing.signal.aborted) sendError(res, new RpcError(GRPC_CODE.INTERNAL, 'fake failed'));

@@ -78,6 +78,8 @@ export function httpStatusForCode(code: number): number {
 export function protoJsonObject<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.preprocess((value, ctx) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    // Servers send the JSON names: an object without a snake_case key is taken as it is.
+    if (!Object.keys(value).some((key) => key.includes('_'))) return value;
     const seen = new Set<string>();
     const entries: [string, unknown][] = [];
     for (const [key, field] of Object.entries(value)) {
