@@ -162,6 +162,25 @@ const cases: Case[] = [
     deferred: [`${vacate('excess', 'a')}: busy`],
   },
   {
+    name: 'a lease still booting after half its boot grace is replaced now, and stays until it is missing',
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'h' }, { id: 's', bot: null, createdAgo: 35 * MINUTE }],
+    actions: [create()],
+  },
+  {
+    name: 'a slow boot and its replacement both booting: nothing more is created and neither is trimmed',
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 'h' }, { id: 's', bot: null, createdAgo: 45 * MINUTE }, { id: 'r', bot: null, createdAgo: 10 * MINUTE }],
+    actions: [],
+  },
+  {
+    name: 'slow boots are replaced within the surge only',
+    config: { groups: [{ count: 8 }] },
+    leases: [...['h1', 'h2', 'h3', 'h4', 'h5'].map((id) => ({ id })), ...['s1', 's2', 's3'].map((id) => ({ id, bot: null, createdAgo: 40 * MINUTE }))],
+    actions: [create(), create()],
+    deferred: [`${create()}: surge`],
+  },
+  {
     name: 'count lowered by one: the youngest booting lease goes first',
     config: { groups: [{ count: 4 }] },
     leases: excessFleet(),
@@ -319,7 +338,7 @@ const cases: Case[] = [
       outdated('o1'),
       outdated('o2'),
     ],
-    actions: [],
+    actions: [backfill(OLD_IMAGE)],
     deferred: [
       `${vacate('missing', 'n1')}: evidence`,
       `${vacate('missing', 'n2')}: evidence`,
@@ -329,7 +348,7 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'two failed boots of the new image halt the rollout: outdated leases stay, a lost one is backfilled on the old image',
+    name: 'two failed boots of the new image halt the rollout: outdated leases stay, a lost one and a spare are backfilled on the old image',
     config: { groups: [{ count: 3 }] },
     leases: [
       { id: 'n1', bot: null, createdAgo: 2 * HOUR, expiresIn: 3 * HOUR },
@@ -337,6 +356,19 @@ const cases: Case[] = [
       outdated('o1'),
       outdated('o2', busy),
     ],
+    actions: [backfill(OLD_IMAGE), backfill(OLD_IMAGE)],
+    deferred: [
+      `${vacate('missing', 'n1')}: evidence`,
+      `${vacate('missing', 'n2')}: evidence`,
+      ...times(3, `${create()}: rollout-halted`),
+      `${vacate('outdated', 'o1')}: rollout-halted`,
+      `${vacate('outdated', 'o2')}: rollout-halted`,
+    ],
+  },
+  {
+    name: 'a halted group is backfilled to one spare above count on its known good image',
+    config: { groups: [{ count: 3 }] },
+    leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 90 * MINUTE }, outdated('o1'), outdated('o2'), outdated('o3')],
     actions: [backfill(OLD_IMAGE)],
     deferred: [
       `${vacate('missing', 'n1')}: evidence`,
@@ -344,6 +376,28 @@ const cases: Case[] = [
       ...times(3, `${create()}: rollout-halted`),
       `${vacate('outdated', 'o1')}: rollout-halted`,
       `${vacate('outdated', 'o2')}: rollout-halted`,
+      `${vacate('outdated', 'o3')}: rollout-halted`,
+    ],
+  },
+  {
+    name: 'a halted group keeps its spare, and trims a second one as excess',
+    config: { groups: [{ count: 2 }] },
+    leases: [
+      { id: 'n1', bot: null, createdAgo: 2 * HOUR },
+      { id: 'n2', bot: null, createdAgo: 2 * HOUR },
+      outdated('o1'),
+      outdated('o2'),
+      outdated('o3'),
+      { id: 'o4', image: OLD_IMAGE, bot: null, createdAgo: 10 * MINUTE },
+    ],
+    actions: [vacate('excess', 'o4')],
+    deferred: [
+      `${vacate('missing', 'n1')}: evidence`,
+      `${vacate('missing', 'n2')}: evidence`,
+      ...times(2, `${create()}: rollout-halted`),
+      `${vacate('outdated', 'o1')}: rollout-halted`,
+      `${vacate('outdated', 'o2')}: rollout-halted`,
+      `${vacate('outdated', 'o3')}: rollout-halted`,
     ],
   },
   {
@@ -357,7 +411,7 @@ const cases: Case[] = [
       outdated('o2'),
       outdated('o3'),
     ],
-    actions: [vacate('missing', 'n1')],
+    actions: [vacate('missing', 'n1'), backfill(OLD_IMAGE)],
     deferred: [
       `${vacate('missing', 'n2')}: evidence`,
       `${vacate('missing', 'n3')}: evidence`,
@@ -487,7 +541,7 @@ const cases: Case[] = [
   },
   {
     name: 'a Go-made lease without a bot and with expiry more than 23h away is young, so booting',
-    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 23 * HOUR + 30 * MINUTE }],
+    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 23 * HOUR + 45 * MINUTE }],
     actions: [],
   },
   {
@@ -506,7 +560,7 @@ const cases: Case[] = [
 /** Current leases of one group: two booting, two idle, one in maintenance (serving nothing). */
 function excessFleet(): LeaseSpec[] {
   return [
-    { id: 'a-boot-old', bot: null, createdAgo: 30 * MINUTE },
+    { id: 'a-boot-old', bot: null, createdAgo: 25 * MINUTE },
     { id: 'b-boot-young', bot: null, createdAgo: 10 * MINUTE },
     { id: 'c-idle' },
     { id: 'd-idle' },

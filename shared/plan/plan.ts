@@ -79,6 +79,33 @@ class Ledger {
 }
 
 /**
+ * A lease still booting after half of bootGrace. Boots take 5–30 min; one this slow has most
+ * likely failed, and waiting the other half before replacing it costs a boot's worth of
+ * capacity. So it is replaced now, like a lease held back from a health vacate: not counted
+ * toward count, still counted toward count + maxSurge. Should it boot after all, the group is
+ * one over and the excess rule trims the youngest booting lease.
+ */
+function isSlowBoot(subject: Subject, policy: Policy): boolean {
+  return subject.verdict.state === 'booting' && (subject.verdict.ageMs ?? 0) >= policy.bootGrace / 2;
+}
+
+/** A lease that stays for now but is already being replaced: its replacement is not excess. */
+function haltSpareOf(policy: Policy, group: Group): number {
+  return Math.min(HALT_SPARE, surgeOf(policy, group.count));
+}
+
+function isBeingReplaced(subject: Subject, ledger: Ledger, policy: Policy): boolean {
+  return ledger.isPendingHealth(subject) || isSlowBoot(subject, policy);
+}
+
+/**
+ * Leases a halted group keeps on its known good image beyond count: while a rollout is halted
+ * no lease of the group's image can replace a lost one, so one spare (within the surge) keeps
+ * a single fault from costing capacity while the group waits for a fixed image.
+ */
+const HALT_SPARE = 1;
+
+/**
  * Sections are decided in this order, which is the execution order (see phaseOf) except that
  * replacement vacates are decided before creates: the surge counts the leases that stay.
  */
@@ -200,22 +227,29 @@ function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledge
         if (subject.capacity) capacity -= 1;
       }
     };
-    const outdated = members.filter((s) => !s.verdict.current && !ledger.isDecided(s)).sort(byVacateOrder);
-    for (const subject of outdated) {
-      const action = vacate(subject, 'outdated', outdatedDetail(subject, group));
-      if (halt) ledger.defer(action, 'rollout-halted', halt.detail);
-      else take(subject, action, servesNothing(subject) ? PRIORITY.outdatedUnhealthy : PRIORITY.outdatedHealthy);
+    // Leases already being replaced (see planDeficitCreates) are not counted: the replacement
+    // would be trimmed as excess.
+    const trimExcess = (image: string, target: number) => {
+      const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !isBeingReplaced(s, ledger, policy));
+      const excess = currentKept.length - target;
+      if (excess <= 0) return;
+      const detail = excessDetail(group, currentKept.length, target);
+      const choice = currentKept.filter((s) => !ledger.isDecided(s)).sort(byVacateOrder).slice(0, excess);
+      for (const subject of choice) take(subject, vacate(subject, 'excess', detail), PRIORITY.excess);
+    };
+    const outdated = () => members.filter((s) => !s.verdict.current && !ledger.isDecided(s)).sort(byVacateOrder);
+    if (halt) {
+      // The known good image's leases beyond count and the spare are trimmed first; the other
+      // outdated leases wait for the halt to end.
+      if (halt.knownGoodImage !== null) trimExcess(halt.knownGoodImage, group.count + haltSpareOf(policy, group));
+      for (const subject of outdated()) ledger.defer(vacate(subject, 'outdated', outdatedDetail(subject, group)), 'rollout-halted', halt.detail);
+      continue;
     }
-    const image = halt ? halt.knownGoodImage : group.image;
-    if (image === null) continue;
-    // Leases held back from a health vacate are already replaced (see planDeficitCreates), so
-    // they are not counted here: the replacement would be trimmed as excess.
-    const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !ledger.isPendingHealth(s));
-    const excess = currentKept.length - group.count;
-    if (excess <= 0) continue;
-    const detail = excessDetail(group, currentKept.length);
-    const choice = currentKept.filter((s) => !ledger.isDecided(s)).sort(byVacateOrder).slice(0, excess);
-    for (const subject of choice) take(subject, vacate(subject, 'excess', detail), PRIORITY.excess);
+    for (const subject of outdated()) {
+      const action = vacate(subject, 'outdated', outdatedDetail(subject, group));
+      take(subject, action, servesNothing(subject) ? PRIORITY.outdatedUnhealthy : PRIORITY.outdatedHealthy);
+    }
+    trimExcess(group.image, group.count);
   }
 }
 
@@ -265,7 +299,7 @@ function deferBlindHosts(config: Config, subjects: Subject[], ledger: Ledger): v
     const current = members.filter((s) => s.verdict.current);
     // With health unknown, the youngest would go first (as booting ones do on a sighted host).
     const excess = [...current].sort(byAge).slice(0, Math.max(0, current.length - group.count));
-    for (const subject of excess) deferBlind(subject, 'excess', excessDetail(group, current.length));
+    for (const subject of excess) deferBlind(subject, 'excess', excessDetail(group, current.length, group.count));
   }
   for (const subject of subjects.filter((s) => s.blind)) {
     if (isOrphan(subject)) deferBlind(subject, 'orphaned', orphanDetail(subject));
@@ -304,7 +338,7 @@ function planDeficitCreates(
     const kept = subjects.filter(
       (s) => s.attribution.group === group && !vacated.has(s.lease.leaseId) && !evidence?.has(s.lease.leaseId),
     );
-    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !ledger.isPendingHealth(s)).length;
+    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !isBeingReplaced(s, ledger, policy)).length;
     const surge = surgeOf(policy, group.count);
     // A malformed lease of the host may be of this group: counted against the surge, so that a
     // fleet whose every lease became unreadable is not recreated pass after pass.
@@ -319,14 +353,17 @@ function planDeficitCreates(
       detail,
     });
     const currentKept = serving(group.image);
-    const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases`);
+    const slow = kept.filter((s) => s.lease.image === group.image && isSlowBoot(s, policy)).length;
+    const slowNote = slow > 0 ? ` (not counting ${slow} still booting after ${formatDuration(policy.bootGrace / 2)})` : '';
+    const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases${slowNote}`);
     let action = deficit;
     let want = group.count - currentKept;
     if (halt) {
       for (let i = 0; i < want; i++) ledger.defer(deficit, 'rollout-halted', halt.detail);
       if (halt.knownGoodImage === null) continue;
-      want = group.count - serving(halt.knownGoodImage);
-      action = create(halt.knownGoodImage, 'backfill', halt.detail);
+      const spare = haltSpareOf(policy, group);
+      want = group.count + spare - serving(halt.knownGoodImage);
+      action = create(halt.knownGoodImage, 'backfill', `${halt.detail}, to count ${group.count} + ${spare} spare`);
     }
     for (let i = 0; i < want; i++) {
       if (i >= room)
@@ -432,8 +469,9 @@ function orphanDetail(subject: Subject): string {
   return `no group of host ${subject.host} claims it (image ${shortImage(subject.lease.image)})`;
 }
 
-function excessDetail(group: Group, current: number): string {
-  return `group ${group.hostname} has ${current} current leases, count ${group.count}`;
+function excessDetail(group: Group, current: number, target: number): string {
+  const spare = target > group.count ? ` + ${target - group.count} spare while its rollout is halted` : '';
+  return `group ${group.hostname} has ${current} current leases, count ${group.count}${spare}`;
 }
 
 function busyDetail(subject: Subject): string {
