@@ -174,6 +174,13 @@ const cases: Case[] = [
     actions: [],
   },
   {
+    name: 'a slow boot of an image none of whose leases is healthy is left to the rollout halt: not replaced',
+    config: { groups: [{ count: 2 }] },
+    leases: [{ id: 's1', bot: null, createdAgo: 40 * MINUTE }, { id: 's2', bot: null, createdAgo: 40 * MINUTE }, outdated('o1'), outdated('o2')],
+    actions: [],
+    deferred: [`${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
+  },
+  {
     name: 'slow boots are replaced within the surge only',
     config: { groups: [{ count: 8 }] },
     leases: [...['h1', 'h2', 'h3', 'h4', 'h5'].map((id) => ({ id })), ...['s1', 's2', 's3'].map((id) => ({ id, bot: null, createdAgo: 40 * MINUTE }))],

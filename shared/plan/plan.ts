@@ -79,23 +79,23 @@ class Ledger {
 }
 
 /**
- * A lease still booting after half of bootGrace. Boots take 5–30 min; one this slow has most
- * likely failed, and waiting the other half before replacing it costs a boot's worth of
- * capacity. So it is replaced now, like a lease held back from a health vacate: not counted
- * toward count, still counted toward count + maxSurge. Should it boot after all, the group is
- * one over and the excess rule trims the youngest booting lease.
+ * Leases still booting after half of bootGrace, of an image that has booted here before. Boots
+ * take 5–30 min; one this slow has most likely failed, and waiting the other half before
+ * replacing it costs a boot's worth of capacity. So it is replaced now, like a lease held back
+ * from a health vacate: not counted toward count, still counted toward count + maxSurge. Should
+ * it boot after all, the group is one over and the excess rule trims the youngest booting
+ * lease. An image no lease of which is healthy may be bad rather than slow: the rollout halt
+ * judges it, and replacing its boots would only make more failures.
  */
-function isSlowBoot(subject: Subject, policy: Policy): boolean {
-  return subject.verdict.state === 'booting' && (subject.verdict.ageMs ?? 0) >= policy.bootGrace / 2;
+function slowBoots(subjects: readonly Subject[], policy: Policy): ReadonlySet<string> {
+  const booted = new Set(subjects.filter((s) => s.capacity).map((s) => s.lease.image));
+  const slow = subjects.filter((s) => s.verdict.state === 'booting' && (s.verdict.ageMs ?? 0) >= policy.bootGrace / 2 && booted.has(s.lease.image));
+  return new Set(slow.map((s) => s.lease.leaseId));
 }
 
 /** A lease that stays for now but is already being replaced: its replacement is not excess. */
-function haltSpareOf(policy: Policy, group: Group): number {
-  return Math.min(HALT_SPARE, surgeOf(policy, group.count));
-}
-
-function isBeingReplaced(subject: Subject, ledger: Ledger, policy: Policy): boolean {
-  return ledger.isPendingHealth(subject) || isSlowBoot(subject, policy);
+function isBeingReplaced(subject: Subject, ledger: Ledger, slow: ReadonlySet<string>): boolean {
+  return ledger.isPendingHealth(subject) || slow.has(subject.lease.leaseId);
 }
 
 /**
@@ -104,6 +104,10 @@ function isBeingReplaced(subject: Subject, ledger: Ledger, policy: Policy): bool
  * a single fault from costing capacity while the group waits for a fixed image.
  */
 const HALT_SPARE = 1;
+
+function haltSpareOf(policy: Policy, group: Group): number {
+  return Math.min(HALT_SPARE, surgeOf(policy, group.count));
+}
 
 /**
  * Sections are decided in this order, which is the execution order (see phaseOf) except that
@@ -116,13 +120,14 @@ export function plan(config: Config, observation: Observation, now: number): Pla
   const halts = rolloutHalts(config, subjects);
   const evidence = new Map([...halts.values()].flatMap((halt) => [...halt.evidence].map((id) => [id, halt] as const)));
   planHealthVacates(subjects, policy, now, ledger, evidence);
-  planRolloutAndExcess(config, subjects, ledger, halts);
+  const slow = slowBoots(subjects, policy);
+  planRolloutAndExcess(config, subjects, ledger, halts, slow);
   planOrphans(subjects, ledger);
   planRetired(subjects, ledger);
   deferBlindHosts(config, subjects, ledger);
   const budgeted = applyVacateBudgetInPriority(ledger, vacateBudget(policy, subjects.length));
   const vacated = new Set(budgeted.map((a) => a.leaseId));
-  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts, malformedByHost(observation));
+  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts, slow, malformedByHost(observation));
   const renewals = planRenewals(
     subjects.filter((s) => !evidence.has(s.lease.leaseId)),
     vacated,
@@ -210,7 +215,13 @@ function healthDecision(subject: Subject, policy: Policy, now: number): HealthDe
  * rollout is halted (`rollout-halted`), its outdated leases stay and its excess is counted on
  * the image it is backfilled on.
  */
-function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledger, halts: ReadonlyMap<Group, RolloutHalt>): void {
+function planRolloutAndExcess(
+  config: Config,
+  subjects: Subject[],
+  ledger: Ledger,
+  halts: ReadonlyMap<Group, RolloutHalt>,
+  slow: ReadonlySet<string>,
+): void {
   const policy = config.policy;
   for (const { group } of configuredGroups(config)) {
     const members = subjects.filter((s) => s.attribution.group === group && !s.blind);
@@ -230,7 +241,7 @@ function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledge
     // Leases already being replaced (see planDeficitCreates) are not counted: the replacement
     // would be trimmed as excess.
     const trimExcess = (image: string, target: number) => {
-      const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !isBeingReplaced(s, ledger, policy));
+      const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !isBeingReplaced(s, ledger, slow));
       const excess = currentKept.length - target;
       if (excess <= 0) return;
       const detail = excessDetail(group, currentKept.length, target);
@@ -328,6 +339,7 @@ function planDeficitCreates(
   vacated: ReadonlySet<string>,
   ledger: Ledger,
   halts: ReadonlyMap<Group, RolloutHalt>,
+  slow: ReadonlySet<string>,
   malformed: ReadonlyMap<string, number>,
 ): CreateAction[] {
   const policy = config.policy;
@@ -338,7 +350,7 @@ function planDeficitCreates(
     const kept = subjects.filter(
       (s) => s.attribution.group === group && !vacated.has(s.lease.leaseId) && !evidence?.has(s.lease.leaseId),
     );
-    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !isBeingReplaced(s, ledger, policy)).length;
+    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !isBeingReplaced(s, ledger, slow)).length;
     const surge = surgeOf(policy, group.count);
     // A malformed lease of the host may be of this group: counted against the surge, so that a
     // fleet whose every lease became unreadable is not recreated pass after pass.
@@ -353,8 +365,8 @@ function planDeficitCreates(
       detail,
     });
     const currentKept = serving(group.image);
-    const slow = kept.filter((s) => s.lease.image === group.image && isSlowBoot(s, policy)).length;
-    const slowNote = slow > 0 ? ` (not counting ${slow} still booting after ${formatDuration(policy.bootGrace / 2)})` : '';
+    const slowCount = kept.filter((s) => s.lease.image === group.image && slow.has(s.lease.leaseId)).length;
+    const slowNote = slowCount > 0 ? ` (not counting ${slowCount} still booting after ${formatDuration(policy.bootGrace / 2)})` : '';
     const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases${slowNote}`);
     let action = deficit;
     let want = group.count - currentKept;
