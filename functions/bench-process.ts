@@ -171,7 +171,7 @@ export async function benchOutOfProcess(options: BenchOptions, io: CliIo): Promi
   try {
     out('makemac bench --out-of-process: each pass is `makemac reconcile` in a fresh process; the fakes run in another.');
     out(
-      `${options.latencyMs} ms added to every API call, concurrency ${options.concurrency}, ${pct(options.actionFraction)} of leases need action, ` +
+      `every API call answered ${options.latencyMs} ms after it arrives, concurrency ${options.concurrency}, ${pct(options.actionFraction)} of leases need action, ` +
         `${options.realSizeMetadata ? 'bot cert and key of real size' : 'small placeholder cert and key'} in every lease's metadata.`,
     );
     out();

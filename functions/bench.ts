@@ -1,7 +1,8 @@
 // `npm run bench`: full passes (runPass with the real clients) against the loopback fakes for
-// fleets of 100, 1,000 and 10,000 leases, every API call delayed by a fixed latency. Measures
-// wall time at concurrency 8 against 1, API calls per steady-state pass against Go makemac's
-// policy (which renews every lease every pass), and the process's peak memory.
+// fleets of 100, 1,000 and 10,000 leases, every API call answered a fixed latency after it
+// arrives. Measures wall time at concurrency 8 against 1, API calls per steady-state pass
+// against Go makemac's policy (which renews every lease every pass), and the process's peak
+// memory.
 import { buildClients } from '../shared/clients';
 import { parseConfig } from '../shared/config/load';
 import { CallCounter } from '../shared/http';
@@ -19,7 +20,7 @@ import { progressLine } from './progress';
 const USAGE = `usage: makemac bench [--sizes 100,1000,10000] [--latency-ms 5] [--concurrency 8] [--action-fraction 0.11]
                      [--out-of-process [--real-size-metadata]]
   --sizes               fleet sizes in leases, comma-separated (each 10 to 50000)
-  --latency-ms          delay added to every MacService and Swarming call (0 to 1000, default 5)
+  --latency-ms          every MacService and Swarming call is answered this long after it arrives (0 to 1000, default 5)
   --concurrency         the reconciler's policy.concurrency (1 to 64, default 8)
   --action-fraction     share of leases needing action in a pass, mostly renewals (0 to 0.5, default 0.11)
   --out-of-process      run the fakes in a child process and each pass as \`makemac reconcile\` in
@@ -158,7 +159,7 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
 
   const out = (line = '') => io.stdout.write(`${line}\n`);
   const began = performance.now();
-  out(`makemac bench: one full pass per cell against the loopback fakes, ${latencyMs} ms added to every API call.`);
+  out(`makemac bench: one full pass per cell against the loopback fakes, every API call answered ${latencyMs} ms after it arrives.`);
   out(
     `Action pass: ${pct(actionFraction)} of leases need action: ${pct(shares.dead)} dead, ${pct(shares.missing)} missing, ${pct(shares.quarantined)} quarantined, ` +
       `${pct(shares.deficit)} short (creates capped at 20 per pass), ${pct(shares.renew)} renewals due; 40% of healthy bots busy.`,
