@@ -162,32 +162,6 @@ const cases: Case[] = [
     deferred: [`${vacate('excess', 'a')}: busy`],
   },
   {
-    name: 'a lease still booting after half its boot grace is replaced now, and stays until it is missing',
-    config: { groups: [{ count: 2 }] },
-    leases: [{ id: 'h' }, { id: 's', bot: null, createdAgo: 35 * MINUTE }],
-    actions: [create()],
-  },
-  {
-    name: 'a slow boot and its replacement both booting: nothing more is created and neither is trimmed',
-    config: { groups: [{ count: 2 }] },
-    leases: [{ id: 'h' }, { id: 's', bot: null, createdAgo: 45 * MINUTE }, { id: 'r', bot: null, createdAgo: 10 * MINUTE }],
-    actions: [],
-  },
-  {
-    name: 'a slow boot of an image none of whose leases is healthy is left to the rollout halt: not replaced',
-    config: { groups: [{ count: 2 }] },
-    leases: [{ id: 's1', bot: null, createdAgo: 40 * MINUTE }, { id: 's2', bot: null, createdAgo: 40 * MINUTE }, outdated('o1'), outdated('o2')],
-    actions: [],
-    deferred: [`${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
-  },
-  {
-    name: 'slow boots are replaced within the surge only',
-    config: { groups: [{ count: 8 }] },
-    leases: [...['h1', 'h2', 'h3', 'h4', 'h5'].map((id) => ({ id })), ...['s1', 's2', 's3'].map((id) => ({ id, bot: null, createdAgo: 40 * MINUTE }))],
-    actions: [create(), create()],
-    deferred: [`${create()}: surge`],
-  },
-  {
     name: 'count lowered by one: the youngest booting lease goes first',
     config: { groups: [{ count: 4 }] },
     leases: excessFleet(),
@@ -548,7 +522,7 @@ const cases: Case[] = [
   },
   {
     name: 'a Go-made lease without a bot and with expiry more than 23h away is young, so booting',
-    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 23 * HOUR + 45 * MINUTE }],
+    leases: [{ id: 'g', createdAgo: null, bot: null, expiresIn: 23 * HOUR + 30 * MINUTE }],
     actions: [],
   },
   {
@@ -567,7 +541,7 @@ const cases: Case[] = [
 /** Current leases of one group: two booting, two idle, one in maintenance (serving nothing). */
 function excessFleet(): LeaseSpec[] {
   return [
-    { id: 'a-boot-old', bot: null, createdAgo: 25 * MINUTE },
+    { id: 'a-boot-old', bot: null, createdAgo: 30 * MINUTE },
     { id: 'b-boot-young', bot: null, createdAgo: 10 * MINUTE },
     { id: 'c-idle' },
     { id: 'd-idle' },

@@ -79,26 +79,6 @@ class Ledger {
 }
 
 /**
- * Leases still booting after half of bootGrace, of an image that has booted here before. Boots
- * take 5–30 min; one this slow has most likely failed, and waiting the other half before
- * replacing it costs a boot's worth of capacity. So it is replaced now, like a lease held back
- * from a health vacate: not counted toward count, still counted toward count + maxSurge. Should
- * it boot after all, the group is one over and the excess rule trims the youngest booting
- * lease. An image no lease of which is healthy may be bad rather than slow: the rollout halt
- * judges it, and replacing its boots would only make more failures.
- */
-function slowBoots(subjects: readonly Subject[], policy: Policy): ReadonlySet<string> {
-  const booted = new Set(subjects.filter((s) => s.capacity).map((s) => s.lease.image));
-  const slow = subjects.filter((s) => s.verdict.state === 'booting' && (s.verdict.ageMs ?? 0) >= policy.bootGrace / 2 && booted.has(s.lease.image));
-  return new Set(slow.map((s) => s.lease.leaseId));
-}
-
-/** A lease that stays for now but is already being replaced: its replacement is not excess. */
-function isBeingReplaced(subject: Subject, ledger: Ledger, slow: ReadonlySet<string>): boolean {
-  return ledger.isPendingHealth(subject) || slow.has(subject.lease.leaseId);
-}
-
-/**
  * Leases a halted group keeps on its known good image beyond count: while a rollout is halted
  * no lease of the group's image can replace a lost one, so one spare (within the surge) keeps
  * a single fault from costing capacity while the group waits for a fixed image.
@@ -120,14 +100,13 @@ export function plan(config: Config, observation: Observation, now: number): Pla
   const halts = rolloutHalts(config, subjects);
   const evidence = new Map([...halts.values()].flatMap((halt) => [...halt.evidence].map((id) => [id, halt] as const)));
   planHealthVacates(subjects, policy, now, ledger, evidence);
-  const slow = slowBoots(subjects, policy);
-  planRolloutAndExcess(config, subjects, ledger, halts, slow);
+  planRolloutAndExcess(config, subjects, ledger, halts);
   planOrphans(subjects, ledger);
   planRetired(subjects, ledger);
   deferBlindHosts(config, subjects, ledger);
   const budgeted = applyVacateBudgetInPriority(ledger, vacateBudget(policy, subjects.length));
   const vacated = new Set(budgeted.map((a) => a.leaseId));
-  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts, slow, malformedByHost(observation));
+  const creates = planDeficitCreates(config, subjects, vacated, ledger, halts, malformedByHost(observation));
   const renewals = planRenewals(
     subjects.filter((s) => !evidence.has(s.lease.leaseId)),
     vacated,
@@ -215,13 +194,7 @@ function healthDecision(subject: Subject, policy: Policy, now: number): HealthDe
  * rollout is halted (`rollout-halted`), its outdated leases stay and its excess is counted on
  * the image it is backfilled on.
  */
-function planRolloutAndExcess(
-  config: Config,
-  subjects: Subject[],
-  ledger: Ledger,
-  halts: ReadonlyMap<Group, RolloutHalt>,
-  slow: ReadonlySet<string>,
-): void {
+function planRolloutAndExcess(config: Config, subjects: Subject[], ledger: Ledger, halts: ReadonlyMap<Group, RolloutHalt>): void {
   const policy = config.policy;
   for (const { group } of configuredGroups(config)) {
     const members = subjects.filter((s) => s.attribution.group === group && !s.blind);
@@ -241,7 +214,7 @@ function planRolloutAndExcess(
     // Leases already being replaced (see planDeficitCreates) are not counted: the replacement
     // would be trimmed as excess.
     const trimExcess = (image: string, target: number) => {
-      const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !isBeingReplaced(s, ledger, slow));
+      const currentKept = members.filter((s) => s.lease.image === image && !ledger.isProposed(s) && !ledger.isPendingHealth(s));
       const excess = currentKept.length - target;
       if (excess <= 0) return;
       const detail = excessDetail(group, currentKept.length, target);
@@ -339,7 +312,6 @@ function planDeficitCreates(
   vacated: ReadonlySet<string>,
   ledger: Ledger,
   halts: ReadonlyMap<Group, RolloutHalt>,
-  slow: ReadonlySet<string>,
   malformed: ReadonlyMap<string, number>,
 ): CreateAction[] {
   const policy = config.policy;
@@ -350,7 +322,7 @@ function planDeficitCreates(
     const kept = subjects.filter(
       (s) => s.attribution.group === group && !vacated.has(s.lease.leaseId) && !evidence?.has(s.lease.leaseId),
     );
-    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !isBeingReplaced(s, ledger, slow)).length;
+    const serving = (image: string) => kept.filter((s) => s.lease.image === image && !ledger.isPendingHealth(s)).length;
     const surge = surgeOf(policy, group.count);
     // A malformed lease of the host may be of this group: counted against the surge, so that a
     // fleet whose every lease became unreadable is not recreated pass after pass.
@@ -365,9 +337,7 @@ function planDeficitCreates(
       detail,
     });
     const currentKept = serving(group.image);
-    const slowCount = kept.filter((s) => s.lease.image === group.image && slow.has(s.lease.leaseId)).length;
-    const slowNote = slowCount > 0 ? ` (not counting ${slowCount} still booting after ${formatDuration(policy.bootGrace / 2)})` : '';
-    const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases${slowNote}`);
+    const deficit = create(group.image, 'deficit', `group ${group.hostname} has ${currentKept} of ${group.count} current leases`);
     let action = deficit;
     let want = group.count - currentKept;
     if (halt) {

@@ -51,7 +51,7 @@ export const RENEW_REASONS = {
 export type RenewReason = keyof typeof RENEW_REASONS;
 
 export const CREATE_REASONS = {
-  deficit: 'the group has fewer current leases than `count`, not counting leases about to be vacated or booting for over half of `bootGrace` (limited by `maxSurge` and `maxCreatesPerPass`)',
+  deficit: 'the group has fewer current leases than `count`, not counting leases about to be vacated (limited by `maxSurge` and `maxCreatesPerPass`)',
   backfill:
     "the group's rollout is halted: its deficit, and one spare, are created on its last known good image, the one most of its healthy leases run",
 } as const;
