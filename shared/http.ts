@@ -57,8 +57,14 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 // node:http rather than fetch: a pass makes hundreds of small calls, and fetch's cold start and
 // per-call cost (undici, web streams) were a third of a 1,000-lease pass (README, performance).
-// Connections are kept for the calls that follow; idle ones do not keep the process alive.
-const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+// Connections are kept for the calls that follow; idle ones do not keep the process alive, and
+// are closed after IDLE_CONNECTION_MS (as fetch did), so a pass of a function instance that slept
+// since the last one does not send on a connection the server has long dropped.
+const IDLE_CONNECTION_MS = 4_000;
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+};
 
 export async function postJson(url: string, options: PostOptions): Promise<HttpResponse> {
   const { endpoint, timeoutMs } = options;
