@@ -37,6 +37,9 @@ describe('parseTimestamp', () => {
     ['2026-08-03T12:00:00.987654321+02:00', Date.UTC(2026, 7, 3, 10, 0, 0, 987)],
     ['0001-01-01T00:00:00Z', Date.UTC(2000, 0, 1) - 63_082_281_600_000],
     ['1969-12-31T23:59:59.999z', -1],
+    ['2024-02-29t10:00:00z', Date.UTC(2024, 1, 29, 10)],
+    ['2026-08-02T10:00:00.000000001Z', Date.UTC(2026, 7, 2, 10)],
+    ['2026-08-02T05:00:00.25-05:00', Date.UTC(2026, 7, 2, 10, 0, 0, 250)],
   ])('reads %s', (text, expected) => {
     expect(parseTimestamp(text)).toBe(expected);
   });
@@ -58,11 +61,16 @@ describe('parseTimestamp', () => {
     '2026-01-01 00:00:00Z',
     '2026-01-01T00:00:00.Z',
     '2026-01-01T00:00:00.1234567890Z',
+    '2025-02-29T10:00:00Z',
     '',
     '2026-08-02',
     'Sun, 02 Aug 2026 10:00:00 GMT',
   ])('refuses %j', (text) => {
     expect(parseTimestamp(text)).toBeNull();
+  });
+
+  it('reads years before 100 without the Date.UTC century shift', () => {
+    expect(new Date(parseTimestamp('0050-01-01T00:00:00Z')!).getUTCFullYear()).toBe(50);
   });
 
   it('reads back what formatTimestamp writes', () => {
