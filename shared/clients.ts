@@ -1,5 +1,6 @@
-// Builds the API clients for a config. The Cloud Function keeps one set per instance, so
-// connections, the OAuth client and resolved secrets are reused across passes.
+// Builds the API clients for a config. The Cloud Function keeps one set per instance, so the
+// OAuth client is reused across passes; secrets are read afresh each pass (pass.ts) and idle
+// connections close after a few seconds (http.ts).
 import { listedSwarmingHosts, ownedSwarmingHosts, type Config } from './config/schema';
 import type { CallCounter } from './http';
 import { MacServiceClient } from './macservice/client';

@@ -98,7 +98,7 @@ export function leaseAgeMs(lease: Lease, now: number): number | null {
   // An expiry further away than a create gives is wrong, not young: the same guard as the stamp's.
   const expiresIn = lease.expiresAt === null ? null : lease.expiresAt - now;
   if (expiresIn !== null && expiresIn > RENEW_DURATION_SECONDS * 1000 && expiresIn <= CREATE_DURATION_SECONDS * 1000 + STAMP_SKEW_MS) {
-    return Math.max(0, now - (lease.expiresAt! - CREATE_DURATION_SECONDS * 1000));
+    return Math.max(0, CREATE_DURATION_SECONDS * 1000 - expiresIn);
   }
   return null;
 }

@@ -46,7 +46,8 @@ export interface PostOptions {
   maxResponseBytes?: number;
   /**
    * Receives a 200 answer's body chunk by chunk as it arrives, instead of it being kept whole;
-   * returns false to stop reading. Other statuses' bodies are read whole for the error message.
+   * returns false to stop reading. Other statuses' bodies are kept, up to ERROR_BODY_BYTES, for
+   * the error message.
    */
   onBody?: (chunk: Uint8Array) => boolean;
   /** Cancels the request (the observation's deadline, a SIGTERM's grace); its reason says why. */
@@ -54,6 +55,8 @@ export interface PostOptions {
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Of an answer other than 200, only this much is read: enough for any error message. */
+export const ERROR_BODY_BYTES = 64 * 1024;
 
 // node:http rather than fetch: a pass makes hundreds of small calls, and fetch's cold start and
 // per-call cost (undici, web streams) were a third of a 1,000-lease pass (README, performance).
@@ -97,10 +100,10 @@ export async function postJson(url: string, options: PostOptions): Promise<HttpR
       });
     }
     const status = response.statusCode ?? 0;
-    const sink = status === 200 ? options.onBody : undefined;
     let body: string;
     try {
-      body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, sink);
+      if (status === 200) body = await readCapped(response, maxBytes, endpoint, abort.signal, timeoutMs, options.onBody);
+      else body = await readErrorBody(response, maxBytes, endpoint, abort.signal, timeoutMs);
     } catch (err) {
       if (options.signal?.aborted) throw cancelled(endpoint, options.signal);
       throw err;
@@ -142,8 +145,12 @@ function headersOf(response: IncomingMessage): ResponseHeaders {
 
 /** A request makemac gave up on: it may have reached the server, and is not worth repeating. */
 function cancelled(endpoint: string, signal: AbortSignal, sent = true): ApiError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
-  return new ApiError(`${endpoint}: cancelled: ${reason}`, { endpoint, retryable: false, outcomeUnknown: sent });
+  return new ApiError(`${endpoint}: cancelled: ${reasonOf(signal)}`, { endpoint, retryable: false, outcomeUnknown: sent });
+}
+
+/** Why a signal was aborted, as text. */
+export function reasonOf(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
 }
 
 async function readCapped(
@@ -185,6 +192,21 @@ async function readCapped(
     );
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The start of a failed call's answer, which only ever makes an error message: an endless or
+ * huge error page (a proxy's, say) is not read, nor held, beyond ERROR_BODY_BYTES.
+ */
+async function readErrorBody(response: IncomingMessage, maxBytes: number, endpoint: string, signal: AbortSignal, timeoutMs: number): Promise<string> {
+  const kept: Buffer[] = [];
+  let size = 0;
+  await readCapped(response, maxBytes, endpoint, signal, timeoutMs, (chunk) => {
+    kept.push(Buffer.from(chunk));
+    size += chunk.byteLength;
+    return size < ERROR_BODY_BYTES;
+  });
+  return Buffer.concat(kept).subarray(0, ERROR_BODY_BYTES).toString('utf8');
 }
 
 function tooLarge(endpoint: string, status: number, maxBytes: number): ApiError {

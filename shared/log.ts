@@ -133,12 +133,11 @@ export class TextLogger implements Logger {
  * server text such as a lease id with a newline or a terminal escape must not forge lines
  * or rewrite the operator's screen.
  */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => {
-    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-    return named[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => NAMED_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 const COLUMN_WIDTHS = [7, 12, 8, 28, 26, 37];
 

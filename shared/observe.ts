@@ -218,8 +218,10 @@ export function joinFleet(
   const hosts = listedSwarmingHosts(config).map((server): HostObservation => {
     const read = reads.find((r) => r.host === server.host);
     const botCount = read?.bots.length ?? 0;
-    const seen = (read?.bots ?? []).flatMap((bot) => (bot.lastSeenAt === null ? [] : [bot.lastSeenAt]));
-    const latestSeenAt = seen.length === 0 ? null : Math.max(...seen);
+    let latestSeenAt: number | null = null;
+    for (const { lastSeenAt } of read?.bots ?? []) {
+      if (lastSeenAt !== null && (latestSeenAt === null || lastSeenAt > latestSeenAt)) latestSeenAt = lastSeenAt;
+    }
     if (!read || read.error !== null) {
       return { host: server.host, blind: true, blindReason: `bot list failed: ${read?.error ?? 'not read'}`, botCount, latestSeenAt };
     }

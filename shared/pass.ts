@@ -2,11 +2,11 @@
 // them; the CLI and the Cloud Function are thin wrappers around runPass.
 import { randomUUID } from 'node:crypto';
 import { apply, type LeaseMutator, type Outcome, type SecretSource } from './apply/executor';
-import { reasonOf, withRetry } from './apply/retry';
+import { withRetry } from './apply/retry';
 import type { Config } from './config/schema';
 import { formatDuration } from './duration';
 import { managedProjectName } from './fleet';
-import type { CallCounter } from './http';
+import { reasonOf, type CallCounter } from './http';
 import { mapStrings, redactingLogger, type Logger } from './log';
 import {
   actionEntry,
@@ -23,7 +23,7 @@ import {
   suspectLeaseListEntry,
 } from './log-events';
 import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation } from './observe';
-import { plan as makePlan } from './plan/plan';
+import { isExpiring, plan as makePlan } from './plan/plan';
 import type { Plan } from './plan/types';
 import { summarizePass, type PassSummary } from './summary';
 
@@ -60,8 +60,8 @@ export interface PassOptions {
  * lease list may take up to three quarters, as without it nothing at all can be renewed; not
  * read by then, the observation fails.
  */
-export const BOT_LIST_SHARE = 0.5;
-export const LEASE_LIST_SHARE = 0.75;
+const BOT_LIST_SHARE = 0.5;
+const LEASE_LIST_SHARE = 0.75;
 
 /** How long calls in flight at a SIGTERM may run on: Cloud Run kills an instance 10 s after one. */
 export const INTERRUPT_GRACE_MS = 5_000;
@@ -175,17 +175,15 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     for (const host of observation.hosts) {
       if (host.blind) logger.write(observeErrorEntry('swarming', host.blindReason ?? 'blind', host.host));
     }
-    for (const lease of observation.malformedLeases) {
-      const renewalDue = lease.expiresAt === null || lease.expiresAt - now() < config.policy.renewBefore;
-      logger.write(malformedLeaseEntry(lease, renewalDue));
-    }
+    const planNow = now();
+    for (const lease of observation.malformedLeases) logger.write(malformedLeaseEntry(lease, isExpiring(lease, config.policy, planNow)));
     for (const bot of observation.unparsedBots) logger.write(ignoredBotEntry(bot.host, bot.botId, 'not a MacService bot id of this customer'));
     for (const bot of observation.strayBots) logger.write(ignoredBotEntry(bot.host, bot.botId, `its lease ${bot.leaseId} is not among the customer's leases`));
 
     for (const { leaseId, copies } of observation.conflictingLeases) logger.write(conflictingLeaseEntry(leaseId, copies));
     if (observation.leaseListSuspect !== null) logger.write(suspectLeaseListEntry(observation.leaseListSuspect));
 
-    const plan = (options.planner ?? makePlan)(config, observation, now());
+    const plan = (options.planner ?? makePlan)(config, observation, planNow);
     plan.brakes.forEach((brake) => logger.write(brakeEntry(brake)));
     plan.refused.forEach((entry) => logger.write(refusedEntry(entry)));
     deferredEntries(plan.deferred).forEach((entry) => logger.write(entry));

@@ -1,7 +1,8 @@
-// postJson's connections: kept between the calls of a pass, dropped once idle, and an answer that
-// is slow to come is still waited for (only the request's own timeout ends it).
+// postJson against answers the fakes do not give: connections kept between the calls of a pass
+// and dropped once idle, an answer slower than the idle time still waited for, and an error page
+// that never ends read only as far as an error message needs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson } from '../shared/http';
+import { ERROR_BODY_BYTES, postJson } from '../shared/http';
 import { answer, startRawServer, type RawServer } from './support/raw-server';
 
 /** Longer than the 4 s after which an idle connection is closed. */
@@ -31,5 +32,27 @@ describe('postJson connections', () => {
     await post('/c');
     expect(portOf.get('/b')).toBe(portOf.get('/a'));
     expect(portOf.get('/c')).not.toBe(portOf.get('/b'));
+  });
+});
+
+describe('postJson error answers', () => {
+  let raw: RawServer;
+  beforeAll(async () => {
+    raw = await startRawServer(async (_req, _body, res) => {
+      // A proxy's error page that never ends.
+      res.writeHead(503, { 'Content-Type': 'text/html' });
+      while (!res.destroyed) {
+        res.write('<p>upstream unavailable</p>'.repeat(1_000));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+  });
+  afterAll(() => raw.close());
+
+  it('reads only the start of an endless error page, and answers with its status', async () => {
+    const response = await postJson(raw.url, { endpoint: 'test call', headers: {}, body: '{}', timeoutMs: 10_000 });
+    expect(response.status).toBe(503);
+    expect(response.body.length).toBe(ERROR_BODY_BYTES);
+    expect(response.body.startsWith('<p>upstream unavailable</p>')).toBe(true);
   });
 });

@@ -31,6 +31,12 @@ const dead = { isDead: true, lastSeenAgo: 45 * MINUTE };
 const busy = { taskId: 'task-1' };
 const outdated = (id: string, bot: LeaseSpec['bot'] = {}): LeaseSpec => ({ id, image: OLD_IMAGE, bot });
 const blindHost = (id: string, reason: string) => `${vacate(reason, id)}: blind-host`;
+/** What a halted group defers: its evidence, its creates on the image that failed, its outdated leases. */
+const halted = (creates: number, evidence: string[], old: string[]) => [
+  ...evidence.map((id) => `${vacate('missing', id)}: evidence`),
+  ...times(creates, `${create()}: rollout-halted`),
+  ...old.map((id) => `${vacate('outdated', id)}: rollout-halted`),
+];
 const BLIND = { blind: { [HOST]: 'bot list failed: HTTP 503' } };
 const ALL_AT_ONCE = { maxVacatesPerPass: '100%' } as const;
 
@@ -320,13 +326,7 @@ const cases: Case[] = [
       outdated('o2'),
     ],
     actions: [backfill(OLD_IMAGE)],
-    deferred: [
-      `${vacate('missing', 'n1')}: evidence`,
-      `${vacate('missing', 'n2')}: evidence`,
-      ...times(2, `${create()}: rollout-halted`),
-      `${vacate('outdated', 'o1')}: rollout-halted`,
-      `${vacate('outdated', 'o2')}: rollout-halted`,
-    ],
+    deferred: halted(2, ['n1', 'n2'], ['o1', 'o2']),
   },
   {
     name: 'two failed boots of the new image halt the rollout: outdated leases stay, a lost one and a spare are backfilled on the old image',
@@ -338,27 +338,14 @@ const cases: Case[] = [
       outdated('o2', busy),
     ],
     actions: [backfill(OLD_IMAGE), backfill(OLD_IMAGE)],
-    deferred: [
-      `${vacate('missing', 'n1')}: evidence`,
-      `${vacate('missing', 'n2')}: evidence`,
-      ...times(3, `${create()}: rollout-halted`),
-      `${vacate('outdated', 'o1')}: rollout-halted`,
-      `${vacate('outdated', 'o2')}: rollout-halted`,
-    ],
+    deferred: halted(3, ['n1', 'n2'], ['o1', 'o2']),
   },
   {
     name: 'a halted group is backfilled to one spare above count on its known good image',
     config: { groups: [{ count: 3 }] },
     leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 90 * MINUTE }, outdated('o1'), outdated('o2'), outdated('o3')],
     actions: [backfill(OLD_IMAGE)],
-    deferred: [
-      `${vacate('missing', 'n1')}: evidence`,
-      `${vacate('missing', 'n2')}: evidence`,
-      ...times(3, `${create()}: rollout-halted`),
-      `${vacate('outdated', 'o1')}: rollout-halted`,
-      `${vacate('outdated', 'o2')}: rollout-halted`,
-      `${vacate('outdated', 'o3')}: rollout-halted`,
-    ],
+    deferred: halted(3, ['n1', 'n2'], ['o1', 'o2', 'o3']),
   },
   {
     name: 'a halted group keeps its spare, and trims a second one as excess',
@@ -372,14 +359,7 @@ const cases: Case[] = [
       { id: 'o4', image: OLD_IMAGE, bot: null, createdAgo: 10 * MINUTE },
     ],
     actions: [vacate('excess', 'o4')],
-    deferred: [
-      `${vacate('missing', 'n1')}: evidence`,
-      `${vacate('missing', 'n2')}: evidence`,
-      ...times(2, `${create()}: rollout-halted`),
-      `${vacate('outdated', 'o1')}: rollout-halted`,
-      `${vacate('outdated', 'o2')}: rollout-halted`,
-      `${vacate('outdated', 'o3')}: rollout-halted`,
-    ],
+    deferred: halted(2, ['n1', 'n2'], ['o1', 'o2', 'o3']),
   },
   {
     name: 'a halted rollout keeps at most max(2, maxSurge) failed leases as evidence and vacates the rest as missing',
@@ -393,21 +373,26 @@ const cases: Case[] = [
       outdated('o3'),
     ],
     actions: [vacate('missing', 'n1'), backfill(OLD_IMAGE)],
-    deferred: [
-      `${vacate('missing', 'n2')}: evidence`,
-      `${vacate('missing', 'n3')}: evidence`,
-      ...times(3, `${create()}: rollout-halted`),
-      `${vacate('outdated', 'o1')}: rollout-halted`,
-      `${vacate('outdated', 'o2')}: rollout-halted`,
-      `${vacate('outdated', 'o3')}: rollout-halted`,
+    deferred: halted(3, ['n2', 'n3'], ['o1', 'o2', 'o3']),
+  },
+  {
+    name: 'with a larger maxSurge a halted rollout keeps that many failed leases as evidence',
+    config: { groups: [{ count: 3 }], policy: { maxSurge: 3 } },
+    leases: [
+      ...['n1', 'n2', 'n3', 'n4'].map((id, i) => ({ id, bot: null, createdAgo: (5 - i) * HOUR })),
+      outdated('o1'),
+      outdated('o2'),
+      outdated('o3'),
     ],
+    actions: [vacate('missing', 'n1'), backfill(OLD_IMAGE)],
+    deferred: halted(3, ['n2', 'n3', 'n4'], ['o1', 'o2', 'o3']),
   },
   {
     name: 'a fresh group on an image that never boots has no known good image: nothing is created until the evidence expires',
     config: { groups: [{ count: 3 }] },
     leases: ['n1', 'n2', 'n3'].map((id, i) => ({ id, bot: null, createdAgo: (4 - i) * HOUR })),
     actions: [vacate('missing', 'n1')],
-    deferred: [`${vacate('missing', 'n2')}: evidence`, `${vacate('missing', 'n3')}: evidence`, ...times(3, `${create()}: rollout-halted`)],
+    deferred: halted(3, ['n2', 'n3'], []),
   },
   {
     name: 'the halt ends when a lease of the new image turns healthy: the failures go as missing, the rollout resumes',
@@ -417,18 +402,18 @@ const cases: Case[] = [
     deferred: [`${vacate('outdated', 'o2')}: capacity`],
   },
   {
-    name: 'the halt ends when the operator changes the image: the evidence is outdated and vacated as serving nothing',
+    name: 'the halt ends when the operator changes the image: the evidence, no longer evidence of anything, goes as missing',
     config: { groups: [{ count: 2, image: OTHER_IMAGE }] },
     leases: [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 2 * HOUR }, outdated('o1'), outdated('o2')],
     actions: [vacate('missing', 'n1'), vacate('missing', 'n2'), create()],
     deferred: [`${create()}: surge`, `${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
   },
   {
-    name: 'the halt ends when the evidence has expired: the new image is tried again within the surge',
+    name: 'the halt ends when the evidence expires: one failure left is bad luck, the spare goes, the new image is tried again',
     config: { groups: [{ count: 2 }] },
-    leases: [outdated('o1'), outdated('o2')],
-    actions: [create()],
-    deferred: [`${create()}: surge`, `${vacate('outdated', 'o1')}: capacity`, `${vacate('outdated', 'o2')}: capacity`],
+    leases: [{ id: 'n2', bot: null, createdAgo: 2 * HOUR }, outdated('o1'), outdated('o2'), outdated('o3')],
+    actions: [vacate('missing', 'n2'), create(), vacate('outdated', 'o1')],
+    deferred: [`${create()}: surge`, `${vacate('outdated', 'o2')}: capacity`, `${vacate('outdated', 'o3')}: capacity`],
   },
   {
     name: 'outdated leases that serve nothing go at once, whatever the capacity',
@@ -636,6 +621,15 @@ describe('plan', () => {
       { swarmingHost: HOST2, group: SECURITY, image: IMAGE, desired: 2, leases: 0, healthy: 0, busy: 0, booting: 0, unhealthy: 0, outdated: 0, unknown: 0, rolloutHalted: false, backfillImage: null },
       { swarmingHost: HOST, group: GROUP, image: IMAGE, desired: 4, leases: 5, healthy: 2, busy: 1, booting: 1, unhealthy: 1, outdated: 1, unknown: 0, rolloutHalted: false, backfillImage: null },
     ]);
+  });
+
+  it.each([
+    ['with a known good image', [outdated('o1'), outdated('o2')], OLD_IMAGE],
+    ['with no healthy lease, so nothing to backfill on', [], null],
+  ])('reports a halted group %s', (_name, old, backfillImage) => {
+    const failed: LeaseSpec[] = [{ id: 'n1', bot: null, createdAgo: 2 * HOUR }, { id: 'n2', bot: null, createdAgo: 2 * HOUR }];
+    const result = plan(config({ groups: [{ count: 2 }] }), observation([...failed, ...old].map(lease)), NOW);
+    expect(result.groups[0]).toMatchObject({ group: GROUP, rolloutHalted: true, backfillImage });
   });
 });
 

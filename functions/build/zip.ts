@@ -58,31 +58,16 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
     const nameBytes = Buffer.from(name, 'utf8');
     const crc = crc32(data);
 
+    const shared = { method, crc, compressedSize: body.length, size: data.length, nameLength: nameBytes.length };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(VERSION_NEEDED, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
+    writeSharedFields(local, 4, shared);
     local.writeUInt16LE(0, 28); // extra field length
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(MADE_BY_UNIX, 4);
-    central.writeUInt16LE(VERSION_NEEDED, 6);
-    central.writeUInt16LE(UTF8_NAMES, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
+    writeSharedFields(central, 6, shared);
     // extra length, comment length, disk number, internal attributes: all 0
     central.writeUInt32LE(REGULAR_FILE_0644, 38);
     central.writeUInt32LE(offset, 42);
@@ -100,4 +85,24 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);
+}
+
+/**
+ * The fields a local header and its central directory entry share, in the same order (version
+ * needed to extract through file name length): 26 bytes from `at`.
+ */
+function writeSharedFields(
+  header: Buffer,
+  at: number,
+  entry: { method: number; crc: number; compressedSize: number; size: number; nameLength: number },
+): void {
+  header.writeUInt16LE(VERSION_NEEDED, at);
+  header.writeUInt16LE(UTF8_NAMES, at + 2);
+  header.writeUInt16LE(entry.method, at + 4);
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+  header.writeUInt32LE(entry.crc, at + 10);
+  header.writeUInt32LE(entry.compressedSize, at + 14);
+  header.writeUInt32LE(entry.size, at + 18);
+  header.writeUInt16LE(entry.nameLength, at + 22);
 }

@@ -3,10 +3,10 @@
 // reason, and every action ends with exactly one outcome. Failures are collected, not thrown.
 import type { Config } from '../config/schema';
 import { CREATE_DURATION_SECONDS, METADATA, managedProjectName, type Lease } from '../fleet';
-import { ApiError } from '../http';
+import { ApiError, reasonOf } from '../http';
 import type { CreateLeaseRequest } from '../macservice/wire';
 import { PHASE_ORDER, phaseOf, type Action, type CreateAction } from '../plan/types';
-import { reasonOf, Throttle, withRetry } from './retry';
+import { Throttle, withRetry } from './retry';
 
 /** `signal` cancels a call in flight (a SIGTERM's grace ran out). */
 export interface LeaseMutator {

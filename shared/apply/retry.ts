@@ -1,6 +1,6 @@
 // Retries with exponential backoff and full jitter for calls that failed in a way worth
 // repeating (429, 5xx, connection errors, timeouts), within the pass's deadline.
-import { ApiError } from '../http';
+import { ApiError, reasonOf } from '../http';
 
 export interface RetryOptions {
   maxAttempts: number;
@@ -39,8 +39,6 @@ export interface RetryResult<T> {
   attempts: number;
   /** The pass deadline, not the error, ended the attempts. */
   deadlineReached?: boolean;
-  /** The signal, not the error, ended the attempts. */
-  stopped?: boolean;
 }
 
 export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions): Promise<RetryResult<T>> {
@@ -55,7 +53,7 @@ export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions
   for (;;) {
     if (options.signal?.aborted) {
       const why = `stopped before attempt ${attempts + 1}: ${reasonOf(options.signal)}`;
-      return { error: new Error(lastError ? `${lastError.message} (${why})` : why), attempts, stopped: true };
+      return { error: new Error(lastError ? `${lastError.message} (${why})` : why), attempts };
     }
     // Wait out a Retry-After another call was given, unless that runs past the deadline.
     const heldFor = throttle ? throttle.until - options.now() : 0;
@@ -94,9 +92,6 @@ function shouldRetry(error: Error, options: RetryOptions): boolean {
   return options.retryUnknownOutcome || !error.details.outcomeUnknown;
 }
 
-export function reasonOf(signal: AbortSignal): string {
-  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
-}
 
 // One promise per signal, so waiting on it adds no listener per sleep (dozens of calls may wait at once).
 const abortions = new WeakMap<AbortSignal, Promise<void>>();

@@ -248,7 +248,6 @@ export type Config = z.output<typeof configSchema>;
 export type SwarmingServer = Config['swarming'][number];
 export type Group = SwarmingServer['groups'][number];
 export type Policy = Config['policy'];
-export type RetiredHost = Config['retiredHosts'][number];
 
 /** Resolves a size knob against a count, rounding a percentage up. */
 export function sizeOf(value: Size, of: number): number {

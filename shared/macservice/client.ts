@@ -6,7 +6,7 @@ import { METADATA, ownedHost, taggedHost } from '../fleet';
 import { ApiError, describeInvalid, excerpt, postJson, redactKeyMaterial, retryAfterSeconds, type CallCounter, type HttpResponse } from '../http';
 import type { FindFilter, LeaseFinder, LeaseList } from '../observe';
 import { redactValues } from '../secrets';
-import { FindPageReader, type FindPage } from './find-page';
+import { FindPageReader, NOT_JSON, type FindPage } from './find-page';
 import {
   createRequestBody,
   createResponse,
@@ -48,11 +48,12 @@ export interface MacServiceClientOptions {
 /** A repeating or endless page token must not hang a pass. */
 const MAX_FIND_PAGES = 100;
 /**
- * A find answer is read as it streams and only a few fields of each lease are kept, so its size
- * costs time, not memory: 50,000 leases with real-size bot certs and keys are about 200 MB.
+ * A find answer over 4 MiB is read as it streams (find-page.ts) and only a few fields of each
+ * lease are kept, so its size costs time, not memory: 50,000 leases with real-size bot certs and
+ * keys are about 200 MB.
  * Beyond this the answer is refused (the observation fails) rather than read on.
  */
-export const FIND_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
+const FIND_MAX_RESPONSE_BYTES = 512 * 1024 * 1024;
 
 export class MacServiceClient implements LeaseFinder {
   constructor(private readonly options: MacServiceClientOptions) {}
@@ -100,7 +101,7 @@ export class MacServiceClient implements LeaseFinder {
     const page = reader.end();
     if (!('problem' in page)) return page;
     const problem =
-      page.problem === 'body is not JSON'
+      page.problem === NOT_JSON
         ? `body is not JSON (${reader.bytesRead} bytes, content-type ${response.headers.get('content-type') ?? 'none'})`
         : page.problem;
     throw invalidAnswer('macservice leases:find', '', problem);
@@ -182,7 +183,7 @@ export class MacServiceClient implements LeaseFinder {
 
     if (response.status !== 200) {
       const retryable = response.status === 429 || response.status >= 500;
-      const text = redact(this.options.redact?.(response.body) ?? response.body, apiKey, options.secrets ?? []);
+      const text = redact(response.body, this.options.redact, [apiKey, ...(options.secrets ?? [])]);
       throw new ApiError(`${endpoint}: HTTP ${response.status}${about}: ${excerpt(text)}`, {
         endpoint,
         status: response.status,
@@ -209,8 +210,9 @@ function invalidAnswer(endpoint: string, about: string, problem: string): ApiErr
 /**
  * Error bodies are not expected to carry secrets, but they are server text: drop the known
  * secrets (the API key, a create's cert and key), in any encoding, should a server or proxy
- * ever echo them, then anything else shaped like key material.
+ * ever echo them, then anything else shaped like key material. The resolver's redaction knows
+ * them all, as they were resolved through it; without one, they are redacted here.
  */
-function redact(text: string, apiKey: string, secrets: readonly string[]): string {
-  return redactKeyMaterial(redactValues(text, [apiKey, ...secrets]));
+function redact(text: string, resolverRedact: ((text: string) => string) | undefined, known: readonly string[]): string {
+  return redactKeyMaterial(resolverRedact ? resolverRedact(text) : redactValues(text, known));
 }

@@ -23,7 +23,7 @@ export interface FindPage {
 
 type Problem = { problem: string };
 
-const NOT_JSON = 'body is not JSON';
+export const NOT_JSON = 'body is not JSON';
 
 /** Feed it the body's chunks with write(), then end() gives the page or says what was wrong. */
 export class FindPageReader {

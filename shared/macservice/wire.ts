@@ -107,7 +107,7 @@ export interface MalformedLease {
   problem: string;
 }
 
-export type InstanceReading =
+type InstanceReading =
   | { kind: 'lease'; lease: Lease }
   | { kind: 'malformed'; lease: MalformedLease }
   /** Not ours and not readable: skipped, and counted. */

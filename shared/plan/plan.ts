@@ -8,7 +8,7 @@ import type { Observation, ObservedLease } from '../observe';
 import { groupStatuses } from './group-status';
 import { applyBrake, applyVacateBudget, minHealthyOf, surgeOf, vacateBudget } from './limits';
 import { rolloutHalts, type RolloutHalt } from './rollout-halt';
-import { byAge, byVacateOrder, configuredGroups, managedSubjects, servesNothing, type Subject } from './subject';
+import { byAge, byVacateOrder, configuredGroups, managedSubjects, servesNothing, shortImage, type Subject } from './subject';
 import {
   PHASE_ORDER,
   phaseOf,
@@ -53,7 +53,7 @@ class Ledger {
     this.deferred.push({ action, reason, detail });
     if (action.kind === 'create') return;
     this.decided.add(action.leaseId);
-    if (action.kind === 'vacate' && isHealthReason(action.reason) && reason !== 'evidence') this.pendingHealth.add(action.leaseId);
+    if (action.kind === 'vacate' && isHealthReason(action.reason)) this.pendingHealth.add(action.leaseId);
   }
 
   refuse(entries: Refused[]): void {
@@ -419,7 +419,8 @@ function vacate(subject: Subject, reason: VacateReason, detail: string): VacateA
   };
 }
 
-function isExpiring(lease: ObservedLease, policy: Policy, now: number): boolean {
+/** Due for renewal: its expiry is closer than renewBefore, or unknown. */
+export function isExpiring(lease: Pick<ObservedLease, 'expiresAt'>, policy: Policy, now: number): boolean {
   return lease.expiresAt === null || lease.expiresAt - now < policy.renewBefore;
 }
 
@@ -441,7 +442,6 @@ function unreachable(value: never): never {
   throw new Error(`unhandled case ${String(value)}`);
 }
 
-const shortImage = (image: string) => (image === '' ? '(none)' : image.slice(0, 12));
 
 function outdatedDetail(subject: Subject, group: Group): string {
   return `runs image ${shortImage(subject.lease.image)}, not group ${group.hostname}'s ${shortImage(group.image)}`;

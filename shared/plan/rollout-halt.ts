@@ -6,7 +6,7 @@
 import type { Config, Group, Policy } from '../config/schema';
 import { compareStrings } from '../fleet';
 import { surgeOf } from './limits';
-import { byAge, type Subject } from './subject';
+import { byAge, shortImage, type Subject } from './subject';
 import { VERDICTS } from './vocabulary';
 
 /** Failed boots of one image that make it bad rather than unlucky. */
@@ -24,7 +24,7 @@ export interface RolloutHalt {
  * Groups two or more of whose image's leases failed to boot (`missing`) while none is healthy.
  * The halt ends by itself: when a lease of the image turns healthy, when the evidence expires
  * (at most 24h after its creation; it is never renewed), or when the operator changes the
- * image (the evidence is then outdated, and vacated as such).
+ * image (the failed leases, no longer evidence of the group's image, are vacated as missing).
  */
 export function rolloutHalts(config: Config, subjects: readonly Subject[]): Map<Group, RolloutHalt> {
   const halts = new Map<Group, RolloutHalt>();
@@ -45,14 +45,14 @@ function haltOf(group: Group, members: readonly Subject[], policy: Policy): Roll
   // The youngest failures are kept: they expire last, so the halt holds longest before a retry.
   const evidence = [...failed].sort(byAge).slice(0, Math.max(FAILURES_TO_HALT, surgeOf(policy, group.count)));
   const knownGoodImage = mostCommonImage(members.filter((s) => s.capacity));
-  const image = group.image.slice(0, 12);
+  const image = shortImage(group.image);
   return {
     evidence: new Set(evidence.map((s) => s.lease.leaseId)),
     knownGoodImage,
     detail:
       knownGoodImage === null
         ? `image ${image} of group ${group.hostname} has not booted (${failed.length} failed) and no lease of the group is healthy: no known good image to backfill on`
-        : `image ${image} of group ${group.hostname} has not booted (${failed.length} failed): rollout halted, backfilling on ${knownGoodImage.slice(0, 12)}`,
+        : `image ${image} of group ${group.hostname} has not booted (${failed.length} failed): rollout halted, backfilling on ${shortImage(knownGoodImage)}`,
   };
 }
 

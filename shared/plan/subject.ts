@@ -84,3 +84,8 @@ export function configuredGroups(config: Config): { server: SwarmingServer; grou
       [...server.groups].sort((a, b) => compareStrings(a.hostname, b.hostname)).map((group) => ({ server, group })),
     );
 }
+
+/** An image as details show it: its first 12 hex characters. */
+export function shortImage(image: string): string {
+  return image === '' ? '(none)' : image.slice(0, 12);
+}

@@ -12,7 +12,7 @@ import {
   type VerdictState,
 } from './vocabulary';
 
-export type { ActionReason, DeferralReason, HealthReason, RefusalReason, VacateReason, VerdictState } from './vocabulary';
+export type { HealthReason, VacateReason, VerdictState } from './vocabulary';
 
 interface ActionBase {
   reason: ActionReason;

@@ -58,7 +58,7 @@ export const CREATE_REASONS = {
 export type CreateReason = keyof typeof CREATE_REASONS;
 
 export type ActionReason = VacateReason | RenewReason | CreateReason;
-export type ActionKind = 'vacate' | 'renew' | 'create';
+type ActionKind = 'vacate' | 'renew' | 'create';
 
 /** Every action reason with its kind and meaning, in the README's order. */
 export const ACTION_REASONS: readonly { reason: ActionReason; kind: ActionKind; meaning: string }[] = [
@@ -74,7 +74,7 @@ export const DEFERRAL_REASONS = {
   capacity: 'vacating would drop healthy capacity below `count − maxUnavailable`',
   surge: 'creating would exceed `count + maxSurge`',
   busy: 'the bot is running a task',
-  'dead-recently': 'the bot died less than `deadAfter` ago',
+  'dead-recently': 'the bot died less than `deadAfter` ago, or is judged dead by its silence alone (vacated once Swarming marks it dead)',
   'blind-host': "its host's bot list cannot be trusted this pass, so nothing of it is vacated",
   'rollout-halted':
     "the group's image has not booted on any lease: its outdated leases stay and creates on that image wait until one boots, the evidence expires or the image changes",
