@@ -55,10 +55,14 @@ export async function reconcileCommand(args: string[], io: CliIo): Promise<numbe
   const secrets = new SecretResolver({ env: io.env });
   const calls = new CallCounter();
   // SIGTERM or SIGINT ends the pass early but properly: summary, decision record, exit 1.
-  // A second one finds no listener and kills the process, as the operator asked twice.
+  // The first one takes both listeners away, so a second one of either kind finds none and
+  // kills the process, as the operator asked twice.
   const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => interrupt.abort(signal);
-  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    interrupt.abort(signal);
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   try {
     const result = await runPass({
       config,

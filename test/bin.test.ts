@@ -1,26 +1,16 @@
 // The command users run: package.json's `bin`, compiled by `npm ci`, started as a process of its
 // own with plain node — no TypeScript tooling at run time — against the fakes over loopback.
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet, type FakeFleet } from './support/fake-fleet';
-import { MAKEMAC } from './support/run-cli';
+import { MAKEMAC as BIN, ROOT, runCli } from './support/run-cli';
 
-const BIN = MAKEMAC;
-
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: 'makemac-bin-test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+/** Plain node on the bin, in an environment with nothing but PATH and what the call adds. */
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: 'makemac-bin-test', ...env }, { bare: true });
 
 let fleet: FakeFleet;
 beforeEach(async () => {
@@ -44,6 +34,12 @@ describe('the makemac bin', () => {
     expect([version.code, version.stderr]).toEqual([0, '']);
     expect(version.stdout).toBe(`makemac ${JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
   });
+
+  it('runs as `npx makemac`, the way every README example calls it', () => {
+    const npx = spawnSync('npx', ['--no-install', 'makemac', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect([npx.status, npx.stderr]).toEqual([0, '']);
+    expect(npx.stdout).toMatch(/^makemac \d+\.\d+\.\d+\n$/);
+  }, 60_000);
 
   it('runs a pass: JSON lines on a pipe, the dead lease vacated, exit 0', async () => {
     fleet.seedConvergedFleet();

@@ -1,14 +1,12 @@
 // The `makemac` command as a separate process (package.json's compiled bin), as an operator or a
 // scheduler runs it: what reaches stderr, and what happens when it is sent a signal.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
-import { MAKEMAC } from './support/run-cli';
-
-const BIN = MAKEMAC;
+import { runCli } from './support/run-cli';
 
 let fleet: FakeFleet;
 let dir: string;
@@ -17,29 +15,6 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'makemac-process-'));
 });
 afterEach(() => fleet.close());
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Starts the CLI and calls `onStart` with its pid; killed if it runs longer than `killAfterMs`. */
-function spawnCli(args: string[], env: Record<string, string | undefined>, onStart?: (pid: number) => void, killAfterMs = 60_000): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  onStart?.(child.pid!);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** An environment without Google credentials of any kind: no ADC file, no metadata server override. */
 function bareEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
@@ -57,7 +32,7 @@ describe('makemac as a process', () => {
     const document = fleet.configDocument();
     // A Swarming host that is not loopback needs a token, and so a credential lookup.
     (document.swarming as any)[0].url = 'https://swarming.invalid';
-    const run = await spawnCli(['reconcile', '--config', writeConfig(document), '--dry-run'], bareEnv());
+    const run = await runCli(['reconcile', '--config', writeConfig(document), '--dry-run'], bareEnv(), { bare: true });
     expect(run.stdout).toContain('could not get an access token');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
@@ -73,7 +48,7 @@ describe('makemac as a process', () => {
     ['a FIFO', () => fifo('config.fifo'), /config file .*config\.fifo is not a regular file \(a FIFO\)/],
     ['/dev/zero', () => '/dev/zero', /config file \/dev\/zero is not a regular file \(a character device\)/],
   ])('exits 2 at once when the config file is %s, instead of hanging or running out of memory', async (_name, path, message) => {
-    const run = await spawnCli(['reconcile', '--config', path()], bareEnv(), undefined, 15_000);
+    const run = await runCli(['reconcile', '--config', path()], bareEnv(), { bare: true, timeoutMs: 15_000 });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(fleet.macService.requests).toEqual([]);
@@ -82,7 +57,7 @@ describe('makemac as a process', () => {
   it('exits 2 before any API call when --plan-out is a FIFO, which would hang after the mutations', async () => {
     fleet.seedConvergedFleet();
     const planOut = fifo('plan.fifo');
-    const run = await spawnCli(['reconcile', '--config', writeConfig(fleet.configDocument()), '--plan-out', planOut], bareEnv(), undefined, 15_000);
+    const run = await runCli(['reconcile', '--config', writeConfig(fleet.configDocument()), '--plan-out', planOut], bareEnv(), { bare: true, timeoutMs: 15_000 });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`--plan-out: ${planOut} is not a regular file`);
     expect(fleet.macService.requests).toEqual([]);
@@ -101,20 +76,27 @@ describe('makemac as a process', () => {
     return ids;
   }
 
-  /** Runs one pass and sends `signal` once MacService has received `afterRenewals` renewals. */
-  async function interruptedPass(signal: NodeJS.Signals, afterRenewals: number) {
+  /** Runs one pass and sends `signal` once MacService has received `afterRenewals` renewals, then `second`, if any, 300 ms later. */
+  async function interruptedPass(signal: NodeJS.Signals, afterRenewals: number, second?: NodeJS.Signals) {
     const document = fleet.configDocument({ policy: { concurrency: 2 } });
     (document.swarming as any)[0].groups[0].count = 12;
     const planOut = join(dir, 'plan.json');
     let signalledAt = 0;
-    const run = spawnCli(['reconcile', '--config', writeConfig(document), '--plan-out', planOut], bareEnv(), (pid) => {
+    const onSpawn = (pid: number) => {
       const poll = setInterval(() => {
         if (fleet.macService.requests.filter((r) => r.verb === 'renew').length < afterRenewals) return;
         clearInterval(poll);
-        signalledAt = Date.now();
         process.kill(pid, signal);
+        signalledAt = Date.now();
+        if (second) {
+          setTimeout(() => {
+            process.kill(pid, second);
+            signalledAt = Date.now();
+          }, 300);
+        }
       }, 10);
-    });
+    };
+    const run = runCli(['reconcile', '--config', writeConfig(document), '--plan-out', planOut], bareEnv(), { bare: true, onSpawn, timeoutMs: 60_000 });
     const result = await run;
     const lines = result.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
     return { ...result, lines, exitedAfterMs: Date.now() - signalledAt, planOut };
@@ -154,5 +136,17 @@ describe('makemac as a process', () => {
     expect(exitedAfterMs).toBeGreaterThanOrEqual(5_000);
     expect(exitedAfterMs).toBeLessThan(9_000);
     expect(existsSync(planOut)).toBe(true);
+  }, 60_000);
+
+  it.each([
+    ['SIGTERM', 'SIGINT'],
+    ['SIGINT', 'SIGTERM'],
+    ['SIGTERM', 'SIGTERM'],
+  ] as const)('after %s, a second signal (%s) kills it at once, without waiting out the grace', async (first, second) => {
+    seedSlowRenewals(30_000);
+    const { code, lines, exitedAfterMs } = await interruptedPass(first, 2, second);
+    expect(code).toBeNull();
+    expect(lines.find((l) => l.event === 'pass.interrupted')).toMatchObject({ signal: first });
+    expect(exitedAfterMs).toBeLessThan(2_000);
   }, 60_000);
 });

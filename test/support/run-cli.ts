@@ -14,10 +14,24 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface RunCliOptions {
+  /** Only `env`, not the test's own environment (an operator's shell without Google credentials). */
+  bare?: boolean;
+  /** Called with the process id once started: to send it a signal. */
+  onSpawn?: (pid: number) => void;
+  timeoutMs?: number;
+}
+
 /** Asynchronous, so fakes served by the test process keep answering while it runs. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, options: RunCliOptions = {}): Promise<CliRun> {
+  const { timeoutMs = 30_000 } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAKEMAC, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAKEMAC, ...args], {
+      cwd: ROOT,
+      env: (options.bare ? env : { ...process.env, ...env }) as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    options.onSpawn?.(child.pid!);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
