@@ -1,13 +1,12 @@
 // `makemac status`: one read-only observation, the real planner run on it, and the fleet as
 // the planner sees it. Nothing is mutated; the only secret read is the API key (to list leases).
 import { writeFileSync } from 'node:fs';
-import { withRetry } from '../shared/apply/retry';
 import { buildClients } from '../shared/clients';
 import type { Config } from '../shared/config/schema';
 import { fleetStatus } from '../shared/fleet-status';
 import { CallCounter } from '../shared/http';
 import { observe, ObservationError, type Observation } from '../shared/observe';
-import type { PassClients } from '../shared/pass';
+import { deadlinedReads, type PassClients } from '../shared/pass';
 import { plan } from '../shared/plan/plan';
 import { SecretResolver } from '../shared/secrets';
 import { loadCommandConfig } from './cli-config';
@@ -66,20 +65,12 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
   return status.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-/** The pass's observation, with the same retries and deadline, and nothing after it. */
-function observeOnce(config: Config, clients: PassClients): Promise<Observation> {
-  const deadlineAt = Date.now() + config.policy.passDeadline;
-  const retry = async <T>(call: () => Promise<T>): Promise<T> => {
-    const result = await withRetry(call, { maxAttempts: config.policy.maxAttempts, deadlineAt, retryUnknownOutcome: true, now: Date.now });
-    if (result.error) throw result.error;
-    return result.value as T;
-  };
-  return observe(
-    config,
-    {
-      macService: { find: () => retry(() => clients.macService.find()) },
-      swarming: new Map([...clients.swarming].map(([host, lister]) => [host, { listBots: () => retry(() => lister.listBots()) }] as const)),
-    },
-    Date.now,
-  );
+/** The pass's observation, with the same retries and read deadlines, and nothing after it. */
+async function observeOnce(config: Config, clients: PassClients): Promise<Observation> {
+  const reads = deadlinedReads(config, clients, { startedAt: Date.now(), now: Date.now });
+  try {
+    return await observe(config, reads.sources, Date.now);
+  } finally {
+    reads.release();
+  }
 }

@@ -22,7 +22,7 @@ import {
   refusedEntry,
   suspectLeaseListEntry,
 } from './log-events';
-import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation } from './observe';
+import { observe, ObservationError, type BotLister, type LeaseFinder, type Observation, type ObservationSources } from './observe';
 import { isExpiring, plan as makePlan } from './plan/plan';
 import type { Plan } from './plan/types';
 import { summarizePass, type PassSummary } from './summary';
@@ -99,28 +99,8 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const deadlineAt = startedAt + config.policy.passDeadline;
   const { interrupt } = options;
 
-  // Reads stop at their share of the deadline or an interruption, whichever comes first.
+  const reads = deadlinedReads(config, options.clients, { startedAt, now, sleep: options.sleep, random: options.random, interrupt });
   const timers: NodeJS.Timeout[] = [];
-  const read = <T>(share: number, call: (signal: AbortSignal) => Promise<T>) => {
-    const readDeadlineAt = startedAt + config.policy.passDeadline * share;
-    const over = new AbortController();
-    const why = `not done within ${formatDuration(readDeadlineAt - startedAt)}, its share of the pass deadline`;
-    timers.push(setTimeout(() => over.abort(new Error(why)), Math.max(0, readDeadlineAt - now())));
-    const signal = interrupt ? AbortSignal.any([over.signal, interrupt]) : over.signal;
-    return withRetry(() => call(signal), {
-      maxAttempts: config.policy.maxAttempts,
-      deadlineAt: readDeadlineAt,
-      retryUnknownOutcome: true,
-      now,
-      sleep: options.sleep,
-      random: options.random,
-      signal,
-    }).then((result) => {
-      if (result.error) throw result.error;
-      return result.value as T;
-    });
-  };
-
   // After an interruption, calls in flight get a grace, then are cancelled.
   const cutoff = new AbortController();
   const onInterrupt = () => {
@@ -133,6 +113,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   try {
     return await reconcile();
   } finally {
+    reads.release();
     timers.forEach(clearTimeout);
     interrupt?.removeEventListener('abort', onInterrupt);
   }
@@ -157,16 +138,9 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
       return { summary: mapStrings(summary, redact), observation, plan: mapStrings(plan, redact), outcomes: mapStrings(outcomes, redact) };
     };
 
-    // Reads are retried like mutations; they are idempotent, so an unknown outcome is no obstacle.
-    const sources = {
-      macService: { find: () => read(LEASE_LIST_SHARE, (signal) => options.clients.macService.find({ signal })) },
-      swarming: new Map(
-        [...options.clients.swarming].map(([host, lister]) => [host, { listBots: () => read(BOT_LIST_SHARE, (signal) => lister.listBots(signal)) }] as const),
-      ),
-    };
     let observation: Observation;
     try {
-      observation = await observe(config, sources, now);
+      observation = await observe(config, reads.sources, now);
     } catch (err) {
       if (!(err instanceof ObservationError)) throw err;
       logger.write(observeErrorEntry('macservice', err.message));
@@ -214,6 +188,46 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     });
     return finish(observation, plan, outcomes);
   }
+}
+
+/**
+ * What observe() reads, as a pass reads it: each read retried like a mutation (reads are
+ * idempotent, so an unknown outcome is no obstacle) and stopped at its share of the pass
+ * deadline or an interruption, whichever comes first. `release` clears the deadlines' timers.
+ */
+export function deadlinedReads(
+  config: Config,
+  clients: PassClients,
+  options: { startedAt: number; now: () => number; sleep?: (ms: number) => Promise<void>; random?: () => number; interrupt?: AbortSignal },
+): { sources: ObservationSources; release: () => void } {
+  const { startedAt, now, interrupt } = options;
+  const timers: NodeJS.Timeout[] = [];
+  const read = <T>(share: number, call: (signal: AbortSignal) => Promise<T>) => {
+    const readDeadlineAt = startedAt + config.policy.passDeadline * share;
+    const over = new AbortController();
+    const why = `not done within ${formatDuration(readDeadlineAt - startedAt)}, its share of the pass deadline`;
+    timers.push(setTimeout(() => over.abort(new Error(why)), Math.max(0, readDeadlineAt - now())));
+    const signal = interrupt ? AbortSignal.any([over.signal, interrupt]) : over.signal;
+    return withRetry(() => call(signal), {
+      maxAttempts: config.policy.maxAttempts,
+      deadlineAt: readDeadlineAt,
+      retryUnknownOutcome: true,
+      now,
+      sleep: options.sleep,
+      random: options.random,
+      signal,
+    }).then((result) => {
+      if (result.error) throw result.error;
+      return result.value as T;
+    });
+  };
+  return {
+    sources: {
+      macService: { find: () => read(LEASE_LIST_SHARE, (signal) => clients.macService.find({ signal })) },
+      swarming: new Map([...clients.swarming].map(([host, lister]) => [host, { listBots: () => read(BOT_LIST_SHARE, (signal) => lister.listBots(signal)) }] as const)),
+    },
+    release: () => timers.forEach(clearTimeout),
+  };
 }
 
 function callsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, IMAGE_15, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { LIST_BOTS_PATH } from '../shared/swarming/wire';
+import { startRawServer } from './support/raw-server';
 import { runCli } from './support/run-cli';
 
 const HOUR = 3_600_000;
@@ -36,7 +38,12 @@ function troubledFleet() {
   return { dead, missing, outdated };
 }
 
-const reads = () => [...fleet.macService.requests.map((r) => r.verb), ...[fleet.publicSwarming, fleet.securitySwarming].flatMap((s) => s.requests.map(() => 'ListBots'))];
+/** Every call the fakes received: MacService verbs, and Swarming's method and path. */
+const calls = () => [
+  ...fleet.macService.requests.map((r) => r.verb),
+  ...[fleet.publicSwarming, fleet.securitySwarming].flatMap((s) => s.requests.map((r) => `${r.method} ${r.path}`)),
+];
+const LIST_BOTS = `POST ${LIST_BOTS_PATH}`;
 
 describe('makemac status', () => {
   it('exits 0 on a fleet at count, in one table per host, after reads only', async () => {
@@ -49,7 +56,7 @@ describe('makemac status', () => {
     expect(stdout).toMatch(/^GROUP\s+STATUS\s+WANT\s+LEASES\s+HEALTHY\s+IDLE\s+BUSY\s+BOOTING\s+MISSING\s+DEAD\s+QUAR\s+MAINT\s+UNKNOWN\s+OUTDATED\s+SOONEST EXPIRY\s+NEXT PASS$/m);
     expect(stdout).toMatch(/^darwin-amd64-14\s+ok\s+3\s+3\s+3\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+in 22h30m\s+nothing$/m);
     expect(stdout).toContain('Next pass: nothing.');
-    expect(reads().sort()).toEqual(['ListBots', 'ListBots', 'find']);
+    expect(calls().sort()).toEqual([LIST_BOTS, LIST_BOTS, 'find']);
   });
 
   it('exits 1 and shows each trouble and what the next pass would do, changing nothing', async () => {
@@ -67,7 +74,7 @@ describe('makemac status', () => {
     expect(stdout).toMatch(new RegExp(`^${missing.leaseId}\\s.*missing\\s+no bot 3h after creation\\s.*vacate missing$`, 'm'));
     expect(stdout).toMatch(/deferred busy \(vacate outdated\)$/m);
     expect(JSON.stringify([...fleet.world.leases.values()])).toBe(before);
-    expect(reads().filter((verb) => verb !== 'find' && verb !== 'ListBots')).toEqual([]);
+    expect(calls().filter((call) => call !== 'find' && call !== LIST_BOTS)).toEqual([]);
     for (const secret of Object.values(SECRETS)) expect(stdout).not.toContain(secret);
   });
 
@@ -152,4 +159,23 @@ describe('makemac status', () => {
       expect(usage.stderr).toContain('usage: makemac status');
     }
   });
+});
+
+describe('makemac status against a Swarming host that never answers', () => {
+  it('shows the host blind once half the pass deadline is over, as a pass would, and exits 1', async () => {
+    fleet.seedConvergedFleet();
+    // Takes the request and never answers it.
+    const silent = await startRawServer(() => new Promise(() => undefined));
+    try {
+      const document = fleet.configDocument({ policy: { passDeadline: '10s', requestTimeout: '3s', maxAttempts: 10 } });
+      (document.swarming as any)[0].url = silent.url;
+      const started = Date.now();
+      const { code, stdout } = await status([], document);
+      expect(code).toBe(1);
+      expect(stdout).toMatch(new RegExp(`^${PUBLIC_HOST.replace(/\./g, '\\.')} · .* · BLIND: bot list failed: .*its share of the pass deadline`, 'm'));
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      await silent.close();
+    }
+  }, 30_000);
 });
