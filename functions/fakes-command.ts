@@ -2,7 +2,8 @@
 // loopback, with a seeded fleet that moves in real time (VMs boot, bots take tasks, now and then
 // one dies or quarantines itself), served until interrupted. For trying `reconcile`, `status`
 // and the function by hand without a cloud account.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { ConfigFileError, readConfigFile } from '../shared/config/config-file';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../shared/config/schema';
@@ -55,9 +56,11 @@ export async function fakesCommand(args: string[], io: CliIo): Promise<number> {
   if (fleetArg !== 'demo') {
     let text: string;
     try {
-      text = readFileSync(fleetArg, 'utf8');
+      // Read as a config is: a FIFO or /dev/zero is refused at once, not waited on or read forever.
+      text = readConfigFile(fleetArg);
     } catch (err) {
-      return usageError('fakes', `--fleet: cannot read ${fleetArg} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, USAGE, io).exitCode;
+      const why = err instanceof ConfigFileError ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+      return usageError('fakes', `--fleet: ${fleetArg} ${why}`, USAGE, io).exitCode;
     }
     const file = parseFleetFile(text);
     if (typeof file === 'string') return usageError('fakes', `--fleet ${fleetArg}: ${file}`, USAGE, io).exitCode;

@@ -89,13 +89,18 @@ describe('makemac fakes', () => {
     expect(await fakes.exited).toBe(0);
   }, 60_000);
 
-  it('refuses a bad fleet file naming the field, and stray arguments, with exit 2', async () => {
+  it('refuses a bad fleet file naming the field, a fleet file that is not a regular file, and stray arguments, with exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'makemac-fakes-test-'));
     const fleetFile = join(dir, 'fleet.json');
     writeFileSync(fleetFile, JSON.stringify({ hosts: [{ host: 'h', pool: 'p', groups: [{ hostname: 'g', image: 'x', count: 1 }] }] }));
     const bad = await runCli(['fakes', '--fleet', fleetFile]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('hosts.0.groups.0.image');
+    for (const [path, kind] of [['/dev/zero', 'a character device'], [dir, 'a directory']]) {
+      const unreadable = await runCli(['fakes', '--fleet', path!], {}, { timeoutMs: 10_000 });
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.stderr).toContain(`--fleet: ${path} is not a regular file (${kind})`);
+    }
     const stray = await runCli(['fakes', 'now']);
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('usage: makemac fakes');
