@@ -8,12 +8,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { MAX_PAGE_LIMIT } from '../shared/swarming/client';
 import type { BenchOptions } from './bench';
+import { benchTable, pct } from './bench-table';
 import type { BenchFakesReady, BenchFakesRequest } from './bench-fakes';
 import type { CliIo } from './cli-io';
 
 /** Bots per ListBots page the Swarming client asks for (swarming/client.ts). */
-const BOTS_PER_PAGE = 1000;
 const START_RUNS = 5;
 const MIB = 1_048_576;
 
@@ -31,10 +32,13 @@ interface Run {
   stdout: string;
 }
 
-/** One process, as the bench measures it: wall time from spawn to exit, peak RSS from the kernel. */
-function measuredRun(file: string | null, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+/**
+ * One process, as the bench measures it: wall time from spawn to exit, peak RSS from the kernel.
+ * It inherits this environment, in which benchCommand turned off the Google credential lookups.
+ */
+function measuredRun(file: string | null, args: string[]): Promise<Run> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['-e', MEASURED, ...(file ? [file, ...args] : [])], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', MEASURED, ...(file ? [file, ...args] : [])], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let usage = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -101,7 +105,7 @@ async function measureSize(dir: string, size: number, options: BenchOptions, scr
   try {
     const configFile = path.join(scratch, `config-${size}.json`);
     writeFileSync(configFile, JSON.stringify(fakes.ready.config));
-    const run = await measuredRun(path.join(dir, 'makemac.js'), ['reconcile', '--config', configFile, '--log-format', 'json'], benchEnv());
+    const run = await measuredRun(path.join(dir, 'makemac.js'), ['reconcile', '--config', configFile, '--log-format', 'json']);
     const entries = run.stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -119,7 +123,7 @@ async function measureSize(dir: string, size: number, options: BenchOptions, scr
       byPhase[phase] = (byPhase[phase] ?? 0) + 1;
     }
     const rounds = Object.values(byPhase).reduce((sum, n) => sum + Math.ceil(n / options.concurrency), 0);
-    const pages = Math.max(...Object.values(fakes.ready.botsPerHost).map((bots) => Math.max(1, Math.ceil(bots / BOTS_PER_PAGE))));
+    const pages = Math.max(...Object.values(fakes.ready.botsPerHost).map((bots) => Math.max(1, Math.ceil(bots / MAX_PAGE_LIMIT))));
     return {
       size,
       actions,
@@ -131,11 +135,6 @@ async function measureSize(dir: string, size: number, options: BenchOptions, scr
   } finally {
     await fakes.stop();
   }
-}
-
-/** No Google credentials are looked for: the fakes are on loopback. */
-function benchEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT ?? 'makemac-bench' };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -152,7 +151,7 @@ async function measureStart(dir: string, scratch: string) {
   const results = [];
   for (const c of cases) {
     const runs: Run[] = [];
-    for (let i = 0; i < START_RUNS; i++) runs.push(await measuredRun(c.file, c.args, benchEnv()));
+    for (let i = 0; i < START_RUNS; i++) runs.push(await measuredRun(c.file, c.args));
     results.push({ name: c.name, wallMs: median(runs.map((r) => r.wallMs)), maxRssBytes: median(runs.map((r) => r.maxRssBytes)) });
   }
   return results;
@@ -177,13 +176,13 @@ export async function benchOutOfProcess(options: BenchOptions, io: CliIo): Promi
     out();
     const start = await measureStart(dir, scratch);
     const base = start[0]!;
-    out(table(['start', 'wall', '× node -e 0', 'peak RSS'], start.map((s) => [s.name, ms(s.wallMs), `${(s.wallMs / base.wallMs).toFixed(1)}×`, mib(s.maxRssBytes)])));
+    out(benchTable(['start', 'wall', '× node -e 0', 'peak RSS'], start.map((s) => [s.name, ms(s.wallMs), `${(s.wallMs / base.wallMs).toFixed(1)}×`, mib(s.maxRssBytes)])));
     out();
 
     const rows: PassRow[] = [];
     for (const size of options.sizes) rows.push(await measureSize(dir, size, options, scratch));
     out(
-      table(
+      benchTable(
         ['leases', 'actions (v/c/r)', 'limit', 'in-pass', 'pass ÷ limit', 'process', 'peak RSS', 'outcome'],
         rows.map((r) => [
           r.size.toLocaleString('en-US'),
@@ -207,12 +206,5 @@ export async function benchOutOfProcess(options: BenchOptions, io: CliIo): Promi
   }
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-const pct = (share: number) => `${+(share * 100).toFixed(1)}%`;
 const ms = (value: number) => (Number.isNaN(value) ? '—' : value < 10_000 ? `${(value / 1000).toFixed(2)} s` : `${(value / 1000).toFixed(1)} s`);
 const mib = (bytes: number) => (Number.isNaN(bytes) ? '—' : `${Math.round(bytes / MIB)} MiB`);

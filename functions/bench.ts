@@ -13,6 +13,7 @@ import { actionShares, buildBenchWorld, startBenchFakes } from '../shared/sim/be
 import { makemacPlan } from '../shared/sim/makemac-policy';
 import { useOfflineGoogleDefaults } from '../shared/sim/offline';
 import { benchOutOfProcess } from './bench-process';
+import { benchTable, pct } from './bench-table';
 import { EXIT_FAILED, EXIT_OK, type CliIo } from './cli-io';
 import { parseCommandArgs, usageError } from './command-args';
 import { progressLine } from './progress';
@@ -230,11 +231,7 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
     'peak RSS',
     'peak heap',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  out(line(header));
-  out(widths.map((w) => '-'.repeat(w)).join('  '));
-  rows.forEach((r) => out(line(r)));
+  out(benchTable(header, rows));
   out();
   out('pass c=N: wall time of the action pass at concurrency N. steady/go-makemac calls: API calls in one steady-state pass');
   out('(find + ListBots pages + renewals) by makemac and by the Go makemac policy (go-makemac). Memory is the whole process, fakes and');
@@ -246,6 +243,5 @@ export async function benchCommand(args: string[], io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
-const pct = (share: number) => `${+(share * 100).toFixed(1)}%`;
 const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`);
 const mb = (bytes: number) => `${Math.round(bytes / 1_048_576)} MB`;

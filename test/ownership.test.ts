@@ -74,7 +74,8 @@ describe('two deployments on one customer', () => {
         for (const l of fleet.world.leases.values()) gone.set(l.leaseId, l.projectName);
         await runFleetPass(fleet, { document });
         const made = mutationsOf(fleet).slice(before);
-        expect(made.length, `${host} pass ${pass}`).toBeGreaterThanOrEqual(pass === 0 ? 1 : 0);
+        // Each has work of its own at first: whatever it does, on its own leases only.
+        if (pass === 0) expect(made.length, `${host} pass ${pass}`).toBeGreaterThan(0);
         for (const request of made) {
           const body = request.body as { leaseId?: string; vmResourceNamespace?: { projectName: string } };
           const project = body.leaseId !== undefined ? hostOf(body.leaseId) : body.vmResourceNamespace?.projectName;

@@ -19,7 +19,8 @@ import {
 const SWARMING_SCOPE = 'https://www.googleapis.com/auth/userinfo.email';
 
 /** The server refuses a larger limit rather than clamping it. */
-const MAX_PAGE_LIMIT = 1000;
+/** The largest page ListBots gives (the bench counts its limit in such pages). */
+export const MAX_PAGE_LIMIT = 1000;
 
 /**
  * 100,000 bots at full pages, far beyond any Mac pool. A server that keeps handing out fresh
