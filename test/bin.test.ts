@@ -57,6 +57,27 @@ describe('the makemac bin', () => {
     expect(fleet.world.leases.has(dead.leaseId)).toBe(false);
   });
 
+  it('runs the demo (`npm start`) with nothing in its environment but PATH, writing nothing on stderr', async () => {
+    const demo = await runCli(['demo'], { PATH: process.env.PATH }, { bare: true, timeoutMs: 60_000 });
+    expect([demo.code, demo.stderr]).toEqual([0, '']);
+    expect(demo.stdout).toMatch(/^Converged after \d+ passes/m);
+  }, 60_000);
+
+  it('checks a config, and reports a Secret Manager secret it cannot read without credentials on one line, exit 1', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'makemac-bin-'));
+    const config = path.join(dir, 'fleet.json');
+    const document = fleet.configDocument();
+    writeFileSync(config, JSON.stringify(document));
+    const ok = await run(['check', '--config', config], SECRET_ENV);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    (document.swarming as any)[0].groups[0].key = 'secret:makemac-bin-test/bot-key';
+    writeFileSync(config, JSON.stringify(document));
+    const unreadable = await run(['check', '--config', config, '--resolve'], { ...SECRET_ENV, HOME: dir });
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toMatch(/^makemac check: cannot read swarming\[0\]\.groups\[0\]\.key: secret:makemac-bin-test\/bot-key: [^\n]+\n$/);
+    expect(fleet.macService.requests).toEqual([]);
+  }, 60_000);
+
   it('stops at a bad config with exit 2 and no API call', async () => {
     const config = path.join(mkdtempSync(path.join(tmpdir(), 'makemac-bin-')), 'fleet.json');
     writeFileSync(config, '{"macService":{}}');
