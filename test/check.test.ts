@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../functions/cli';
 import { CapturedStream } from './support/capture';
 import { SECRET_ENV, SECRETS, startFakeFleet } from './support/fake-fleet';
@@ -18,10 +18,16 @@ async function check(args: string[], document: unknown, env: Record<string, stri
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-async function fleetDocument(): Promise<any> {
+let template: unknown;
+beforeAll(async () => {
   const fleet = await startFakeFleet();
   await fleet.close();
-  return fleet.configDocument();
+  template = fleet.configDocument();
+});
+
+/** A config of the fake fleet, a fresh copy for each test to change. */
+async function fleetDocument(): Promise<any> {
+  return structuredClone(template);
 }
 
 describe('makemac check', () => {

@@ -8,7 +8,7 @@ import { main } from '../functions/cli';
 import { METADATA } from '../shared/fleet';
 import { macBotDimensions } from '../shared/sim/world';
 import { CapturedStream } from './support/capture';
-import { findAnswer } from './support/find-answer';
+import { findAnswer, serveFind } from './support/find-answer';
 import {
   IMAGE_14,
   IMAGE_15,
@@ -20,8 +20,8 @@ import {
   startFakeFleet,
   type FakeFleet,
 } from './support/fake-fleet';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 
 let fleet: FakeFleet;
 let dir: string;
@@ -209,8 +209,7 @@ describe('makemac reconcile', () => {
     fleet.addBotFor(fleet.addManagedLease(SECURITY_HOST, 'darwin-amd64-14-security', IMAGE_14));
     const answer = await findAnswer(fleet);
     const omitted = new Set(leases.slice(0, 10).map((l) => l.leaseId));
-    const shortAnswer = { instances: answer.instances.filter((i) => !omitted.has(i.lease.leaseId)) };
-    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify(shortAnswer) });
+    serveFind(fleet, answer.instances.filter((i) => !omitted.has(i.lease.leaseId)));
 
     const planOut = join(dir, 'plan.json');
     const { code, stdout } = await run(['--plan-out', planOut], document);
@@ -233,7 +232,7 @@ describe('makemac reconcile', () => {
     const managedCopy = answer.instances.find((i) => i.lease.leaseId === twin.leaseId);
     const foreignCopy = structuredClone(managedCopy);
     foreignCopy.lease.vmResourceNamespace.projectName = 'someone-else';
-    fleet.macService.inject('find', { kind: 'garbage', body: JSON.stringify({ instances: [...answer.instances, foreignCopy] }) });
+    serveFind(fleet, [...answer.instances, foreignCopy]);
 
     const { code, stdout } = await run([]);
 

@@ -7,8 +7,8 @@ import { joinFleet } from '../shared/observe';
 import { plan } from '../shared/plan/plan';
 import { IMAGE_14, IMAGE_15, PUBLIC_HOST, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { mutationsOf, requestsOf, runFleetPass } from './support/pass-harness';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 
 let fleet: FakeFleet;
 beforeEach(async () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { freePort } from './support/free-port';
+import { ROOT } from './support/run-cli';
 
-const ROOT = join(__dirname, '..');
 const FRAMEWORK = join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 
 let fleet: FakeFleet;

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { SECRET_ENV } from './support/fake-fleet';
 import { PLACEHOLDER_CONFIG } from './support/placeholder-config';
 import { freePort } from './support/free-port';
+import { ROOT } from './support/run-cli';
 
-const ROOT = path.join(__dirname, '..');
 
 const goodConfig = (): any => JSON.parse(PLACEHOLDER_CONFIG);
 

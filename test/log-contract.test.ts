@@ -14,8 +14,8 @@ import { ACTION_REASONS } from '../shared/plan/vocabulary';
 import { SecretResolver } from '../shared/secrets';
 import { CapturedStream } from './support/capture';
 import { IMAGE_14, IMAGE_15, PUBLIC_HOST, SECRET_ENV, startFakeFleet, type FakeFleet } from './support/fake-fleet';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 let fleet: FakeFleet;
 const stdout = new CapturedStream();
 

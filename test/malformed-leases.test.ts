@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGE_14, PUBLIC_HOST, SECRETS, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { findAnswer, serveFind } from './support/find-answer';
 import { mutationsOf, runFleetPass } from './support/pass-harness';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 let fleet: FakeFleet;
 
 beforeEach(async () => {

@@ -158,30 +158,22 @@ describe('observe', () => {
     expect(observation.leaseListSuspect).toBe(`it holds no lease of ${PUBLIC_HOST}, whose Swarming lists 4 live bots of leases missing from it`);
   });
 
-  it('accepts a few live bots without a lease: bots of leases vacated moments ago linger', async () => {
-    const leases = Array.from({ length: 3 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
+  it.each([
+    ['a few live bots without a lease: bots of leases vacated moments ago linger', 3, 3, null],
+    ['as many lingering bots as the last pass could have vacated (a rollout of 20 vacating 5)', 20, 5, null],
+    [
+      'more live bots of ours than a pass may vacate (20 leases, 10 listed)',
+      20,
+      10,
+      'Swarming lists 10 live bots of configured groups whose leases it lacks, more than the 5 one pass may vacate',
+    ],
+  ])('judges a lease list lacking %s', async (_name, total, missing, suspect) => {
+    const leases = Array.from({ length: total }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
     leases.forEach((lease) => fleet.addBotFor(lease));
-    leases.forEach((lease) => fleet.world.leases.delete(lease.leaseId));
+    leases.slice(0, missing).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
     const { observation } = await observeFleet();
-    expect(observation.strayBots).toHaveLength(3);
-    expect(observation.leaseListSuspect).toBeNull();
-  });
-
-  it('accepts as many lingering bots as the last pass could have vacated (a rollout of 20 vacating 5)', async () => {
-    const leases = Array.from({ length: 20 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
-    leases.forEach((lease) => fleet.addBotFor(lease));
-    leases.slice(0, 5).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
-    const { observation } = await observeFleet();
-    expect(observation.strayBots).toHaveLength(5);
-    expect(observation.leaseListSuspect).toBeNull();
-  });
-
-  it('suspects a lease list that lacks more live bots of ours than a pass may vacate (20 leases, 10 listed)', async () => {
-    const leases = Array.from({ length: 20 }, () => fleet.addManagedLease(PUBLIC_HOST, 'darwin-amd64-14', IMAGE_14));
-    leases.forEach((lease) => fleet.addBotFor(lease));
-    leases.slice(0, 10).forEach((lease) => fleet.world.leases.delete(lease.leaseId));
-    const { observation } = await observeFleet();
-    expect(observation.leaseListSuspect).toBe('Swarming lists 10 live bots of configured groups whose leases it lacks, more than the 5 one pass may vacate');
+    expect(observation.strayBots).toHaveLength(missing);
+    expect(observation.leaseListSuspect).toBe(suspect);
   });
 
   it('counts only live bots of configured hostnames as evidence: dead ones and other prefixes linger for other reasons', async () => {

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, createZip } from '../functions/build/zip';
 import { IMAGE_14, PUBLIC_HOST, SECRET_ENV, startFakeFleet } from './support/fake-fleet';
 import { freePort } from './support/free-port';
+import { ROOT } from './support/run-cli';
 
-const ROOT = path.join(__dirname, '..');
 const PACKAGING_TIMEOUT_MS = 180_000;
 
 interface ReadEntry {

@@ -19,8 +19,8 @@ import { CapturedStream } from './support/capture';
 import { startFunctionServer } from './support/function-server';
 import { IMAGE_14, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURITY_HOST, startFakeFleet, type FakeFleet } from './support/fake-fleet';
 import { mutationsOf, runFleetPass, type FleetPassOptions } from './support/pass-harness';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 /** A bot key stored base64-encoded, as metadata often carries PEM: no armour marks it. */
 const RAW_KEY = Buffer.from('-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIRAWKEYBODYfor+makemac+tests\n-----END EC PRIVATE KEY-----\n').toString('base64');
 /** A metadata value that is no secret, but lease metadata is never logged at all. */

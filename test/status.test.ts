@@ -8,8 +8,8 @@ import { IMAGE_14, IMAGE_15, IMAGE_OLD, PUBLIC_HOST, SECRET_ENV, SECRETS, SECURI
 import { LIST_BOTS_PATH } from '../shared/swarming/wire';
 import { startRawServer } from './support/raw-server';
 import { runCli } from './support/run-cli';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 let fleet: FakeFleet;
 let dir: string;
 

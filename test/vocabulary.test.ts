@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVENT_NAMES, fieldName, LOG_EVENTS } from '../shared/log-contract';
 import { ACTION_REASONS, DEFERRAL_REASONS, REFUSAL_REASONS, VERDICTS, VERDICT_STATES } from '../shared/plan/vocabulary';
+import { ROOT } from './support/run-cli';
 
-const ROOT = path.join(__dirname, '..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
 /** The rows of the first markdown table whose header row is `header`, as cells. */

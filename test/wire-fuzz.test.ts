@@ -18,8 +18,8 @@ import { IMAGE_14, PUBLIC_HOST, SECURITY_HOST, startFakeFleet, type FakeFleet } 
 import { mutationsOf, requestsOf, runFleetPass } from './support/pass-harness';
 import { answer, startRawServer, type RawServer } from './support/raw-server';
 import { findAnswer, serveFind } from './support/find-answer';
+import { HOUR } from './builders';
 
-const HOUR = 3_600_000;
 /** Planted in every string value of fuzzed MacService answers: it must never reach a message. */
 const MARK = 'ZZMETADATA-SECRETZZ';
 const API_KEY = 'AIzaFUZZ-api-key-000';

@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from './support/run-cli';
 
-const ROOT = path.join(__dirname, '..');
 const NOTES = {
   swarming: 'shared/swarming/wire-notes.md',
   macservice: 'shared/macservice/wire-notes.md',
