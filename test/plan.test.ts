@@ -615,11 +615,13 @@ describe('plan', () => {
       lease({ id: 'c', bot: null, createdAgo: 5 * MINUTE }),
       lease({ id: 'd', bot: dead }),
       lease({ id: 'e', image: OLD_IMAGE, bot: { inMaintenance: true } }),
+      // Busy, but in maintenance: not capacity, so not counted busy either (as `makemac status` counts it).
+      lease({ id: 'f', bot: { inMaintenance: true, taskId: 't7' } }),
     ];
     const cfg = config({ groups: [{ count: 4 }, { host: HOST2, hostname: SECURITY, count: 2 }] });
     expect(plan(cfg, observation(leases), NOW).groups).toEqual([
       { swarmingHost: HOST2, group: SECURITY, image: IMAGE, desired: 2, leases: 0, healthy: 0, busy: 0, booting: 0, unhealthy: 0, outdated: 0, unknown: 0, rolloutHalted: false, backfillImage: null },
-      { swarmingHost: HOST, group: GROUP, image: IMAGE, desired: 4, leases: 5, healthy: 2, busy: 1, booting: 1, unhealthy: 1, outdated: 1, unknown: 0, rolloutHalted: false, backfillImage: null },
+      { swarmingHost: HOST, group: GROUP, image: IMAGE, desired: 4, leases: 6, healthy: 2, busy: 1, booting: 1, unhealthy: 1, outdated: 1, unknown: 0, rolloutHalted: false, backfillImage: null },
     ]);
   });
 

@@ -27,7 +27,8 @@ export function groupStatuses(
       desired: group.count,
       leases: members.length,
       healthy: count((s) => s.capacity),
-      busy: count((s) => s.verdict.state === 'healthy-busy'),
+      // Of the healthy capacity: a bot in maintenance is neither, whatever it runs.
+      busy: count((s) => s.capacity && s.verdict.state === 'healthy-busy'),
       booting: inBucket('booting'),
       unhealthy: inBucket('unhealthy'),
       outdated: count((s) => !s.verdict.current),
