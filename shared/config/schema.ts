@@ -102,24 +102,28 @@ const size = z.custom<Size>(
 const wholeNumber = (what = 'a whole number ≥ 0') =>
   z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(0, `must be ${what}`);
 
-const image = z
+export const image = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256: 64 lowercase hex characters');
 
-const hostname = z
+export const hostname = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a bot hostname prefix (lowercase letters, digits, "-" and ".")')
   .refine((name) => !name.includes('--'), 'must not contain "--" (it separates the prefix from the lease id)');
 
+export const customerName = z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and "-"');
+
+export const groupCount = wholeNumber().max(MAX_GROUP_COUNT, `must be a whole number from 0 to ${MAX_GROUP_COUNT}`);
+
 const groupSchema = z.strictObject({
   hostname,
   image,
-  count: wholeNumber().max(MAX_GROUP_COUNT, `must be a whole number from 0 to ${MAX_GROUP_COUNT}`),
+  count: groupCount,
   cert: secretRef('PEM block'),
   key: secretRef('PEM block'),
 });
 
-const swarmingHost = z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com');
+export const swarmingHost = z.string().regex(/^[a-z0-9.-]+(?::\d+)?$/, 'must be a host name such as chromium-swarm.appspot.com');
 
 const swarmingSchema = z
   .strictObject({
@@ -203,7 +207,7 @@ export const configSchema = z
     macService: z.strictObject({
       url: serviceUrl.default(DEFAULT_MACSERVICE_URL),
       apiKey: secretRef('api key'),
-      customer: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and "-"'),
+      customer: customerName,
       profile: z.string().min(1).default('V1_MEDIUM_VM'),
       accessLevel: z.string().min(1).default('GOLANG_OSS'),
     }),

@@ -2,7 +2,7 @@
 // seed. The fake servers then serve it and the fleet model moves it in real time.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ConfigInput } from '../config/schema';
+import { customerName, groupCount, hostname, image, swarmingHost, type ConfigInput } from '../config/schema';
 import { managedProjectName, METADATA } from '../fleet';
 import { HOUR_MS, MINUTE_MS, type FleetModel } from './fleet-model';
 import type { WorldLease } from './world';
@@ -10,19 +10,20 @@ import type { WorldLease } from './world';
 /** Kinds of seeded leases, and what each looks like to a pass. */
 const LEASE_KINDS = ['idle', 'busy', 'booting', 'missing', 'dead', 'quarantined', 'maintenance', 'outdated'] as const;
 
-const count = z.number().int().min(0).max(1000);
+// The config's own field rules (schema.ts), so a fleet file the fakes take is one a config can describe.
+const count = groupCount;
 const fleetFileSchema = z.strictObject({
-  customer: z.string().regex(/^[a-z0-9-]+$/).default('golang'),
+  customer: customerName.default('golang'),
   hosts: z
     .array(
       z.strictObject({
-        host: z.string().regex(/^[a-z0-9.-]+$/),
+        host: swarmingHost,
         pool: z.string().min(1),
         groups: z
           .array(
             z.strictObject({
-              hostname: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
-              image: z.string().regex(/^[0-9a-f]{64}$/),
+              hostname,
+              image,
               count,
               leases: z.strictObject(Object.fromEntries(LEASE_KINDS.map((kind) => [kind, count.default(0)])) as Record<(typeof LEASE_KINDS)[number], z.ZodDefault<typeof count>>).default(
                 Object.fromEntries(LEASE_KINDS.map((kind) => [kind, 0])) as Record<(typeof LEASE_KINDS)[number], number>,
