@@ -344,6 +344,15 @@ describe.skipIf(!terraformInstalled)('terraform console (real evaluation, no pro
         expect(set.timeSeriesQuery.timeSeriesFilter.filter).toMatch(/^metric\.type="logging\.googleapis\.com\/user\/makemac\/\w+" resource\.type="cloud_run_revision"/);
       }
     }
+    // The dashboard is created after every metric it charts: depends_on names each of them.
+    const charted = new Set(
+      tiles.flatMap((t: Json) => t.widget.xyChart.dataSets.map((set: Json) => /user\/makemac\/(\w+)"/.exec(set.timeSeriesQuery.timeSeriesFilter.filter)![1])),
+    );
+    const metricKeyOf = new Map(Object.entries(locals.metric_name as Record<string, string>).map(([key, name]) => [name.replace('${var.function_name}/', ''), key]));
+    const dependsOn = (resource('google_monitoring_dashboard', 'makemac').depends_on as string[]).join(' ');
+    for (const metric of charted) {
+      expect(dependsOn, metric as string).toContain(`google_logging_metric.${metricKeyOf.get(metric as string)}`);
+    }
   });
 });
 
