@@ -33,11 +33,9 @@ export default function setup(): void {
     ...['tsconfig.json', 'tsconfig.build.json'].map((name) => statSync(path.join(ROOT, name)).mtimeMs),
   );
   if (builtAt() >= sources) return;
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (tsc.status !== 0) throw new Error(`npm run build failed:\n${tsc.stdout}${tsc.stderr}`);
+  // The package's own build script: it also makes the bin executable, which `npx makemac` needs.
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
   // tsc leaves its build info alone when nothing it emits changed; the build is fresh all the same.
   const now = new Date();
   utimesSync(BUILD_INFO, now, now);
